@@ -1,0 +1,49 @@
+"""Normalising what an `apply` hook returns into record batches (protocol.md section 3.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+ACCEPTED = (
+    "pyarrow.RecordBatch, pyarrow.Table, pandas.DataFrame, "
+    "or a dict of column name to pyarrow.Array, numpy array or list"
+)
+
+
+def _type_name(obj: Any) -> str:
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def normalise(result: Any) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+    """Return the output schema and batches for a hook's return value.
+
+    The schema is returned separately because a Table may hold zero batches and the RESULT stream
+    still has to carry its schema.
+    """
+    if isinstance(result, pa.RecordBatch):
+        return result.schema, [result]
+    if isinstance(result, pa.Table):
+        return result.schema, result.to_batches()
+    # Import pandas only when the object came from it: it is optional and slow to import.
+    if type(result).__module__.split(".", 1)[0] == "pandas":
+        import pandas as pd
+
+        if isinstance(result, pd.DataFrame):
+            batch = pa.RecordBatch.from_pandas(result, preserve_index=False)
+            return batch.schema, [batch]
+    if isinstance(result, dict):
+        batch = pa.RecordBatch.from_pydict(result)
+        return batch.schema, [batch]
+    raise TypeError(f"apply returned {_type_name(result)}; expected {ACCEPTED}")
+
+
+def to_batches(result: Any) -> list[pa.RecordBatch]:
+    return normalise(result)[1]
+
+
+def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    """A zero-row batch of `schema`: what a CALL stream with no batches stands for."""
+    return pa.RecordBatch.from_pylist([], schema=schema)

@@ -1,0 +1,67 @@
+"""Building the ERROR body (`ErrorPayload`, protocol.md section 3.5) from an exception."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
+
+
+def _is_internal(filename: str) -> bool:
+    # The worker's own files and importlib's frozen machinery say nothing about the user's bug.
+    if filename.startswith("<frozen "):
+        return True
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
+
+
+def user_frames(exc: BaseException) -> list[dict[str, Any]]:
+    """The traceback's frames, outermost first, without worker-internal ones."""
+    frames = [
+        {"file": fs.filename, "line": fs.lineno, "function": fs.name}
+        for fs in traceback.extract_tb(exc.__traceback__)
+        if not _is_internal(fs.filename)
+    ]
+    # A SyntaxError is raised by the compiler, not in a frame of the user's file: point at the
+    # offending line anyway so that the last frame is always where the problem is.
+    if isinstance(exc, SyntaxError) and exc.filename and not _is_internal(exc.filename):
+        frames.append({"file": exc.filename, "line": exc.lineno, "function": "<module>"})
+    return frames
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # a user's __str__ may itself raise; the answer must still be sent
+        return f"<unprintable {type(exc).__name__}>"
+
+
+def python_error(exc: BaseException, phase: str) -> dict[str, Any]:
+    """ErrorPayload of kind "python" for an exception raised in phase load, init or apply."""
+    return {
+        "kind": "python",
+        "phase": phase,
+        "type": qualified_name(type(exc)),
+        "message": _message(exc),
+        # The three-argument form keeps Python 3.9 support.
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "frames": user_frames(exc),
+    }
+
+
+def protocol_error(message: str) -> dict[str, Any]:
+    """ErrorPayload of kind "protocol": there is no user code, hence no traceback or frames."""
+    return {
+        "kind": "protocol",
+        "phase": None,
+        "type": "ProtocolError",
+        "message": message,
+        "traceback": "",
+        "frames": [],
+    }

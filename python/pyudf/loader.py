@@ -1,0 +1,141 @@
+"""Loading a UDF's module and hooks from a `UdfSpec` (protocol.md section 3.2)."""
+
+from __future__ import annotations
+
+import importlib.util
+import linecache
+import os
+import re
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .protocol import ProtocolError
+
+Hook = Callable[..., Any]
+
+_SPEC_KEYS = ("name", "module", "code", "init", "apply", "conf")
+
+
+@dataclass(frozen=True)
+class UdfSpec:
+    name: str
+    module: str | None
+    code: str | None
+    init: str | None
+    apply: str
+    conf: Any
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> UdfSpec:
+        """Validate the shape of a decoded UdfSpec; a bad shape is a ProtocolError (section 5)."""
+        missing = [key for key in _SPEC_KEYS if key not in obj]
+        if missing:
+            raise ProtocolError(f"UdfSpec is missing key(s): {', '.join(missing)}")
+        name, module, code, init, apply = (obj[k] for k in _SPEC_KEYS[:5])
+        if not isinstance(name, str) or not name:
+            raise ProtocolError("UdfSpec.name must be a non-empty string")
+        if not isinstance(apply, str) or not apply:
+            raise ProtocolError("UdfSpec.apply must be a non-empty string")
+        if init is not None and (not isinstance(init, str) or not init):
+            raise ProtocolError("UdfSpec.init must be a non-empty string or null")
+        if (module is None) == (code is None):
+            raise ProtocolError("UdfSpec needs exactly one of module and code to be a string")
+        if module is not None and (not isinstance(module, str) or not os.path.isabs(module)):
+            raise ProtocolError(f"UdfSpec.module must be an absolute path, got {module!r}")
+        if code is not None and not isinstance(code, str):
+            raise ProtocolError("UdfSpec.code must be a string or null")
+        return cls(name=name, module=module, code=code, init=init, apply=apply, conf=obj["conf"])
+
+    @property
+    def source_name(self) -> str:
+        """The file name tracebacks show for this UDF's code."""
+        return self.module if self.module is not None else f"<pyudf:{self.name}>"
+
+
+def _identifier(text: str) -> str:
+    return re.sub(r"\W", "_", text)
+
+
+def module_name(spec: UdfSpec, udf_id: int) -> str:
+    # Unique per udf_id so two UDFs from one file are separate module objects with separate globals.
+    base = os.path.splitext(os.path.basename(spec.module))[0] if spec.module else spec.name
+    return f"pyudf_udf_{udf_id}_{_identifier(base)}"
+
+
+def load_module(spec: UdfSpec, udf_id: int) -> types.ModuleType:
+    """Execute the UDF's source as a fresh module; exceptions here are phase "load"."""
+    name = module_name(spec, udf_id)
+    if spec.module is not None:
+        if not os.path.isfile(spec.module):
+            raise FileNotFoundError(f"UDF module not found: {spec.module}")
+        directory = os.path.dirname(spec.module)
+        # Lets the module import its siblings (helpers, a local package) like a script would.
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        import_spec = importlib.util.spec_from_file_location(name, spec.module)
+        if import_spec is None or import_spec.loader is None:
+            raise ImportError(f"cannot load {spec.module} as a Python module (is it a .py file?)")
+        module = importlib.util.module_from_spec(import_spec)
+        exec_module = import_spec.loader.exec_module
+        _run_registered(module, lambda: exec_module(module))
+        return module
+
+    assert spec.code is not None
+    filename = spec.source_name
+    # Registered in linecache so tracebacks print the inline source lines; an entry with mtime None
+    # is never invalidated by linecache.checkcache.
+    linecache.cache[filename] = (len(spec.code), None, spec.code.splitlines(True), filename)
+    code = compile(spec.code, filename, "exec")
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    _run_registered(module, lambda: exec(code, module.__dict__))
+    return module
+
+
+def _run_registered(module: types.ModuleType, run: Callable[[], object]) -> None:
+    """Run a module's body while it is in sys.modules, as a normal import does.
+
+    dataclasses, pickle and typing resolve names through sys.modules[cls.__module__].
+    """
+    sys.modules[module.__name__] = module
+    try:
+        run()
+    except BaseException:
+        forget_module(module)
+        raise
+
+
+def _functions(module: types.ModuleType) -> str:
+    names = sorted(
+        name
+        for name, value in vars(module).items()
+        if callable(value) and not name.startswith("_") and not isinstance(value, type)
+    )
+    return ", ".join(names) if names else "none"
+
+
+def _hook(module: types.ModuleType, spec: UdfSpec, role: str, name: str) -> Hook:
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise AttributeError(
+            f"{spec.source_name} has no {role} function {name!r}; functions defined: {_functions(module)}"
+        )
+    if not callable(fn):
+        raise TypeError(f"{spec.source_name}: {role} hook {name!r} is a {type(fn).__name__}, not a function")
+    return fn
+
+
+def resolve_hooks(module: types.ModuleType, spec: UdfSpec) -> tuple[Hook | None, Hook]:
+    """Find (init, apply); a missing *default* init means a stateless UDF, not an error."""
+    init: Hook | None = None
+    if spec.init is not None and not (spec.init == "init" and not hasattr(module, "init")):
+        init = _hook(module, spec, "init", spec.init)
+    return init, _hook(module, spec, "apply", spec.apply)
+
+
+def forget_module(module: types.ModuleType) -> None:
+    """Drop a UDF module from sys.modules so its globals (a model, say) can be garbage collected."""
+    if sys.modules.get(module.__name__) is module:
+        del sys.modules[module.__name__]

@@ -1,0 +1,149 @@
+"""Wire format of protocol.md, section by section: header frame, message kinds, JSON and Arrow bodies."""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any, Union
+
+import pyarrow as pa
+
+# Bytes-like things a frame can arrive as (a zmq.Frame's .buffer is a memoryview).
+BytesLike = Union[bytes, bytearray, memoryview]
+
+# ---- 2. Header frame -------------------------------------------------------------------------------
+
+MAGIC = b"PUDF"
+VERSION = 1
+HEADER_SIZE = 16
+_HEADER = struct.Struct("<4sBBHII")  # magic, version, kind, flags, request_id, udf_id
+assert _HEADER.size == HEADER_SIZE
+
+# ---- 3. Message kinds ------------------------------------------------------------------------------
+
+READY = 1
+REGISTER = 2
+REGISTERED = 3
+UNREGISTER = 4
+UNREGISTERED = 5
+CALL = 6
+RESULT = 7
+ERROR = 8
+SHUTDOWN = 9
+
+KIND_NAMES: dict[int, str] = {
+    READY: "READY",
+    REGISTER: "REGISTER",
+    REGISTERED: "REGISTERED",
+    UNREGISTER: "UNREGISTER",
+    UNREGISTERED: "UNREGISTERED",
+    CALL: "CALL",
+    RESULT: "RESULT",
+    ERROR: "ERROR",
+    SHUTDOWN: "SHUTDOWN",
+}
+
+
+class ProtocolError(Exception):
+    """A malformed or wrong-version message (section 5).
+
+    Carries the ids of the offending header when it was long enough to hold them, so the ERROR
+    answer can echo them and the pool can fail the right request.
+    """
+
+    def __init__(self, message: str, request_id: int = 0, udf_id: int = 0) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.udf_id = udf_id
+
+
+@dataclass(frozen=True)
+class Header:
+    kind: int
+    request_id: int = 0
+    udf_id: int = 0
+    flags: int = 0
+
+
+def kind_name(kind: int) -> str:
+    return KIND_NAMES.get(kind, f"kind {kind}")
+
+
+def encode_header(kind: int, request_id: int = 0, udf_id: int = 0, flags: int = 0) -> bytes:
+    return _HEADER.pack(MAGIC, VERSION, kind, flags, request_id, udf_id)
+
+
+def decode_header(buf: BytesLike) -> Header:
+    """Parse a header frame; raise ProtocolError saying what is wrong with it."""
+    size = len(buf)
+    request_id = udf_id = 0
+    if size >= HEADER_SIZE:
+        # Read the ids before validating anything so that every error below can echo them.
+        request_id, udf_id = struct.unpack_from("<II", buf, 8)
+    if size != HEADER_SIZE:
+        raise ProtocolError(f"malformed header: expected {HEADER_SIZE} bytes, got {size}", request_id, udf_id)
+    magic, version, kind, flags, request_id, udf_id = _HEADER.unpack(buf)
+    if magic != MAGIC:
+        raise ProtocolError(
+            f"malformed header: magic is {magic!r}, expected {MAGIC!r} (is the peer a pyudf pool?)",
+            request_id,
+            udf_id,
+        )
+    # Version before kind: a newer peer may use kinds this side has never heard of.
+    if version != VERSION:
+        raise ProtocolError(
+            f"protocol version mismatch: received version {version}, this side speaks version {VERSION}"
+            " (the pyudf Python package and the TypeScript pool come from different releases)",
+            request_id,
+            udf_id,
+        )
+    if kind not in KIND_NAMES:
+        raise ProtocolError(f"malformed header: unknown message kind {kind}", request_id, udf_id)
+    return Header(kind=kind, request_id=request_id, udf_id=udf_id, flags=flags)
+
+
+# ---- 3.1 - 3.5 JSON bodies -------------------------------------------------------------------------
+
+
+def encode_json(obj: Any) -> bytes:
+    # ASCII-escaped output is still valid UTF-8 and cannot fail on lone surrogates in messages.
+    return json.dumps(obj, separators=(",", ":")).encode("ascii")
+
+
+def decode_json_object(buf: BytesLike, what: str) -> dict[str, Any]:
+    """Decode a JSON body that must be an object; anything else is a ProtocolError."""
+    try:
+        obj = json.loads(bytes(buf).decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from ValueError
+        raise ProtocolError(f"{what} body is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"{what} body must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+# ---- 3.4 Arrow bodies ------------------------------------------------------------------------------
+
+
+def read_ipc_stream(data: Any) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+    """Read a complete Arrow IPC stream without copying.
+
+    `data` is a zmq.Frame (received with copy=False) or any buffer-protocol object. The returned
+    batches' buffers point into that memory and keep it alive through the pa.Buffer they hold.
+    """
+    view = getattr(data, "buffer", data)  # a zmq.Frame exposes its message memory as .buffer
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(view))
+        batches = list(reader)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise ProtocolError(f"body is not a readable Arrow IPC stream: {exc}") from exc
+    return reader.schema, batches
+
+
+def write_ipc_stream(schema: pa.Schema, batches: list[pa.RecordBatch]) -> pa.Buffer:
+    """Serialise batches into one Arrow IPC stream buffer, ready to send with copy=False."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return sink.getvalue()

@@ -1,0 +1,143 @@
+"""The worker's message loop: one DEALER socket, a registry of UDFs, one handler per message kind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import zmq
+
+from . import convert, errors, loader
+from . import protocol as p
+
+
+@dataclass
+class Registered:
+    spec: loader.UdfSpec
+    module: types.ModuleType
+    state: Any
+    apply: loader.Hook
+
+
+def worker_info() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "pyarrow": pa.__version__,
+        "pyzmq": zmq.__version__,
+        "numpy": np.__version__,
+    }
+
+
+class Worker:
+    """Serves one pool connection. The registry of UDFs is the worker's only mutable state."""
+
+    def __init__(self, socket: zmq.Socket) -> None:
+        self._socket = socket
+        self._udfs: dict[int, Registered] = {}
+
+    def serve(self) -> None:
+        """Send READY, then answer messages until SHUTDOWN."""
+        self._send(p.encode_header(p.READY), p.encode_json(worker_info()))
+        while True:
+            frames: list[zmq.Frame] = self._socket.recv_multipart(copy=False)
+            try:
+                header = p.decode_header(frames[0].bytes)
+                if header.kind == p.SHUTDOWN:
+                    self._expect_bodies(header, frames[1:], 0)
+                    return
+                self._dispatch(header, frames[1:])
+            except p.ProtocolError as exc:
+                self._send_error(exc.request_id, exc.udf_id, errors.protocol_error(str(exc)))
+
+    def _dispatch(self, header: p.Header, bodies: list[zmq.Frame]) -> None:
+        try:
+            if header.kind == p.CALL:
+                self._expect_bodies(header, bodies, 1)
+                self._call(header, bodies[0])
+            elif header.kind == p.REGISTER:
+                self._expect_bodies(header, bodies, 1)
+                self._register(header, bodies[0])
+            elif header.kind == p.UNREGISTER:
+                self._expect_bodies(header, bodies, 0)
+                self._unregister(header.udf_id)
+                self._send(p.encode_header(p.UNREGISTERED, header.request_id, header.udf_id))
+            else:
+                raise p.ProtocolError(f"unexpected {p.kind_name(header.kind)} message from the pool")
+        except p.ProtocolError as exc:
+            # Errors found after the header parsed echo that header's ids.
+            raise p.ProtocolError(str(exc), header.request_id, header.udf_id) from exc
+
+    @staticmethod
+    def _expect_bodies(header: p.Header, bodies: list[zmq.Frame], count: int) -> None:
+        if len(bodies) != count:
+            raise p.ProtocolError(
+                f"{p.kind_name(header.kind)} needs {count} body frame(s), got {len(bodies)}",
+                header.request_id,
+                header.udf_id,
+            )
+
+    # ---- 3.2 REGISTER ----------------------------------------------------------------------------
+
+    def _register(self, header: p.Header, body: zmq.Frame) -> None:
+        spec = loader.UdfSpec.from_json(p.decode_json_object(body.buffer, "REGISTER"))
+        # Replacing drops the old UDF first, so two models are never held at once; a failed
+        # re-registration therefore leaves the udf_id unregistered.
+        self._unregister(header.udf_id)
+        phase = "load"
+        module: types.ModuleType | None = None
+        try:
+            module = loader.load_module(spec, header.udf_id)
+            init, apply = loader.resolve_hooks(module, spec)
+            phase = "init"
+            state = init(spec.conf) if init is not None else None
+        except Exception as exc:
+            if module is not None:
+                loader.forget_module(module)
+            self._send_error(header.request_id, header.udf_id, errors.python_error(exc, phase))
+            return
+        self._udfs[header.udf_id] = Registered(spec=spec, module=module, state=state, apply=apply)
+        self._send(p.encode_header(p.REGISTERED, header.request_id, header.udf_id))
+
+    # ---- 3.3 UNREGISTER --------------------------------------------------------------------------
+
+    def _unregister(self, udf_id: int) -> None:
+        entry = self._udfs.pop(udf_id, None)
+        if entry is not None:
+            loader.forget_module(entry.module)
+            del entry
+            # Models often sit in reference cycles (frameworks' graphs); free them now, not later.
+            gc.collect()
+
+    # ---- 3.4 CALL / RESULT -----------------------------------------------------------------------
+
+    def _call(self, header: p.Header, body: zmq.Frame) -> None:
+        entry = self._udfs.get(header.udf_id)
+        if entry is None:
+            raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
+        schema, batches = p.read_ipc_stream(body)
+        if len(batches) > 1:
+            raise p.ProtocolError(f"CALL body must hold at most one record batch, got {len(batches)}")
+        batch = batches[0] if batches else convert.empty_batch(schema)
+        try:
+            out_schema, out_batches = convert.normalise(entry.apply(entry.state, batch))
+            result = p.write_ipc_stream(out_schema, out_batches)
+        except Exception as exc:
+            self._send_error(header.request_id, header.udf_id, errors.python_error(exc, "apply"))
+            return
+        self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id), result)
+
+    # ---- 3.5 ERROR -------------------------------------------------------------------------------
+
+    def _send_error(self, request_id: int, udf_id: int, payload: dict[str, Any]) -> None:
+        self._send(p.encode_header(p.ERROR, request_id, udf_id), p.encode_json(payload))
+
+    def _send(self, *frames: Any) -> None:
+        # copy=False hands the result buffer to libzmq instead of copying it (protocol.md section 7).
+        self._socket.send_multipart(frames, copy=False)

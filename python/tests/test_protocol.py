@@ -1,0 +1,94 @@
+"""Header frame encoding and validation, JSON bodies, and zero-copy Arrow IPC reading."""
+
+from __future__ import annotations
+
+import struct
+
+import pyarrow as pa
+import pytest
+import zmq
+
+from pyudf import protocol as p
+
+
+def test_constants_match_the_spec() -> None:
+    assert (p.MAGIC, p.VERSION, p.HEADER_SIZE) == (b"PUDF", 1, 16)
+    kinds = [p.READY, p.REGISTER, p.REGISTERED, p.UNREGISTER, p.UNREGISTERED, p.CALL, p.RESULT, p.ERROR]
+    assert kinds + [p.SHUTDOWN] == list(range(1, 10))
+
+
+def test_header_round_trip() -> None:
+    raw = p.encode_header(p.CALL, request_id=0xDEADBEEF, udf_id=7, flags=0)
+    assert len(raw) == p.HEADER_SIZE
+    assert raw[:4] == b"PUDF" and raw[4] == 1 and raw[5] == p.CALL
+    assert p.decode_header(raw) == p.Header(kind=p.CALL, request_id=0xDEADBEEF, udf_id=7, flags=0)
+
+
+def test_flags_are_ignored() -> None:
+    raw = struct.pack("<4sBBHII", b"PUDF", 1, p.RESULT, 0xFFFF, 1, 2)
+    assert p.decode_header(raw).kind == p.RESULT
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle", "ids"),
+    [
+        (b"PUDF", "expected 16 bytes, got 4", (0, 0)),
+        (p.encode_header(p.CALL, 5, 6) + b"x", "expected 16 bytes, got 17", (5, 6)),
+        (struct.pack("<4sBBHII", b"NOPE", 1, p.CALL, 0, 5, 6), "magic is b'NOPE'", (5, 6)),
+        (struct.pack("<4sBBHII", b"PUDF", 1, 42, 0, 5, 6), "unknown message kind 42", (5, 6)),
+        (struct.pack("<4sBBHII", b"PUDF", 1, 0, 0, 5, 6), "unknown message kind 0", (5, 6)),
+    ],
+)
+def test_malformed_headers(raw: bytes, needle: str, ids: tuple[int, int]) -> None:
+    with pytest.raises(p.ProtocolError, match="malformed header") as info:
+        p.decode_header(raw)
+    assert needle in str(info.value)
+    assert (info.value.request_id, info.value.udf_id) == ids
+
+
+def test_version_mismatch_names_both_versions() -> None:
+    raw = struct.pack("<4sBBHII", b"PUDF", 2, p.CALL, 0, 1, 1)
+    with pytest.raises(p.ProtocolError, match="version mismatch") as info:
+        p.decode_header(raw)
+    assert "received version 2" in str(info.value)
+    assert "version 1" in str(info.value).split("received version 2")[1]
+
+
+def test_json_bodies() -> None:
+    assert p.decode_json_object(p.encode_json({"a": [1, "é"]}), "X") == {"a": [1, "é"]}
+    with pytest.raises(p.ProtocolError, match="REGISTER body is not valid UTF-8 JSON"):
+        p.decode_json_object(b"{nope", "REGISTER")
+    with pytest.raises(p.ProtocolError, match="must be a JSON object, got list"):
+        p.decode_json_object(b"[1]", "REGISTER")
+
+
+def test_ipc_round_trip_and_garbage() -> None:
+    batch = pa.record_batch({"x": pa.array([1, 2, 3], pa.int32())})
+    schema, batches = p.read_ipc_stream(p.write_ipc_stream(batch.schema, [batch]))
+    assert schema == batch.schema and batches == [batch]
+    with pytest.raises(p.ProtocolError, match="not a readable Arrow IPC stream"):
+        p.read_ipc_stream(b"definitely not arrow")
+
+
+def test_ipc_read_from_a_zmq_frame_is_zero_copy() -> None:
+    values = pa.array(range(100_000), pa.int64())
+    stream = p.write_ipc_stream(pa.schema([("x", pa.int64())]), [pa.record_batch([values], names=["x"])])
+    context = zmq.Context()
+    a, b = context.socket(zmq.PAIR), context.socket(zmq.PAIR)
+    try:
+        a.bind("inproc://zero-copy")
+        b.connect("inproc://zero-copy")
+        a.send(stream, copy=False)
+        assert b.poll(5000)
+        frame = b.recv(copy=False)
+        frame_buffer = pa.py_buffer(frame.buffer)
+        _, batches = p.read_ipc_stream(frame)
+        data = batches[0].column(0).buffers()[1]
+        start, end = frame_buffer.address, frame_buffer.address + frame_buffer.size
+        assert start <= data.address and data.address + data.size <= end
+        assert batches[0].column(0).equals(values)
+        del batches, data, frame_buffer, frame
+    finally:
+        a.close(linger=0)
+        b.close(linger=0)
+        context.term()

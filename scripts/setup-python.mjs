@@ -1,0 +1,33 @@
+// Creates the project-local .venv with the worker's and the tests' Python packages (run by `npm install`).
+// Skips pip when the requirement files have not changed since the last successful run.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execaSync } from 'execa';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const venv = path.join(root, '.venv');
+const venvPython = path.join(venv, 'bin', 'python');
+const requirements = ['requirements.txt', 'requirements-dev.txt'].map((f) => path.join(root, 'python', f));
+const stamp = path.join(venv, '.pyudf-requirements.sha256');
+const bootstrap = process.env.PYUDF_BOOTSTRAP_PYTHON ?? 'python3';
+
+function run(command, args) {
+  console.log(`$ ${command} ${args.join(' ')}`);
+  execaSync(command, args, { stdio: 'inherit' });
+}
+
+const digest = createHash('sha256');
+for (const file of requirements) digest.update(readFileSync(file));
+const wanted = digest.digest('hex');
+
+if (existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) {
+  console.log('pyudf: .venv is up to date');
+} else {
+  if (!existsSync(venvPython)) run(bootstrap, ['-m', 'venv', venv]);
+  // pip keeps its download cache in ~/.cache/pip, so a fresh clone reinstalls without re-downloading.
+  run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', requirements[1]]);
+  writeFileSync(stamp, wanted);
+  console.log(`pyudf: .venv ready (${venvPython})`);
+}

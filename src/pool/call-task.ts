@@ -1,0 +1,64 @@
+// One batch of one apply(): what to send, where it is, and how to settle it exactly once.
+import { type Table, tableToIPC } from 'apache-arrow';
+
+export interface CallTaskInit {
+  readonly udfId: number;
+  readonly udfName: string;
+  readonly input: Table;
+  readonly batchIndex: number;
+  readonly retries: number;
+  readonly timeoutMs: number | undefined;
+}
+
+export class CallTask {
+  readonly udfId: number;
+  readonly udfName: string;
+  readonly input: Table;
+  readonly batchIndex: number;
+  readonly retries: number;
+  readonly timeoutMs: number | undefined;
+  readonly result: Promise<Table>;
+  attempts = 0;
+  settled = false;
+  timer: NodeJS.Timeout | undefined;
+  private payload: Uint8Array | undefined;
+  private resolveResult!: (table: Table) => void;
+  private rejectResult!: (error: Error) => void;
+
+  constructor(init: CallTaskInit) {
+    ({ udfId: this.udfId, udfName: this.udfName, input: this.input, batchIndex: this.batchIndex,
+      retries: this.retries, timeoutMs: this.timeoutMs } = init);
+    this.result = new Promise<Table>((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    // The caller may stop listening after the first failure of a multi-batch call.
+    this.result.catch(() => undefined);
+  }
+
+  get rows(): number {
+    return this.input.numRows;
+  }
+
+  /** Serialised lazily, at dispatch, so only batches in flight hold a second copy; kept for retries. */
+  encoded(): Uint8Array {
+    this.payload ??= tableToIPC(this.input, 'stream');
+    return this.payload;
+  }
+
+  resolve(table: Table): void {
+    if (this.finish()) this.resolveResult(table);
+  }
+
+  reject(error: Error): void {
+    if (this.finish()) this.rejectResult(error);
+  }
+
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.payload = undefined;
+    return true;
+  }
+}

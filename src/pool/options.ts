@@ -1,0 +1,76 @@
+// Pool options, their documented defaults, and validation at the boundary.
+import os from 'node:os';
+import { InvalidOptionError } from '../errors.js';
+import { defaultLogger, type Logger } from '../worker/worker-process.js';
+import { defaultThreadsPerWorker } from '../python/worker-env.js';
+
+export interface PoolOptions {
+  /** Worker processes. Default: the number of CPU cores (`os.availableParallelism()`). */
+  readonly workers?: number;
+  /** Python interpreter. Default: $PYUDF_PYTHON, else ./.venv/bin/python, else python3. */
+  readonly python?: string;
+  /** Extra environment variables for the workers; they win over everything pyudf sets. */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Threads each worker's numeric libraries may use (OMP/MKL/OpenBLAS/TF variables).
+   * Default: floor(cores / workers), at least 1. `null` leaves those variables untouched.
+   */
+  readonly threadsPerWorker?: number | null;
+  /** Batches sent to one worker before it answers; 2 overlaps the next transfer with compute. Default 2. */
+  readonly maxInFlightPerWorker?: number;
+  /** Times a batch is re-sent to another worker after its worker died. Default 1. */
+  readonly retries?: number;
+  /** How long a starting worker may take to connect. Default 60 000 ms. */
+  readonly startTimeoutMs?: number;
+  /** On close(): wait this long after SHUTDOWN, then SIGTERM, then this long again, then SIGKILL. Default 5 000 ms. */
+  readonly shutdownTimeoutMs?: number;
+  /** Receives each line workers print. Default: written to stderr prefixed with `[pyudf wN]`. */
+  readonly logger?: Logger;
+  /** Stderr lines kept per worker for crash reports. Default 50. */
+  readonly stderrTailLines?: number;
+}
+
+export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'python'>> & { readonly python: string | undefined };
+
+export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptions {
+  const workers = options.workers ?? os.availableParallelism();
+  positiveInteger('workers', workers);
+  const resolved: ResolvedPoolOptions = {
+    workers,
+    python: options.python,
+    env: options.env ?? {},
+    threadsPerWorker: options.threadsPerWorker === undefined ? defaultThreadsPerWorker(workers) : options.threadsPerWorker,
+    maxInFlightPerWorker: options.maxInFlightPerWorker ?? 2,
+    retries: options.retries ?? 1,
+    startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5_000,
+    logger: options.logger ?? defaultLogger,
+    stderrTailLines: options.stderrTailLines ?? 50,
+  };
+  if (resolved.threadsPerWorker !== null) positiveInteger('threadsPerWorker', resolved.threadsPerWorker);
+  positiveInteger('maxInFlightPerWorker', resolved.maxInFlightPerWorker);
+  nonNegativeInteger('retries', resolved.retries);
+  positiveInteger('startTimeoutMs', resolved.startTimeoutMs);
+  nonNegativeInteger('shutdownTimeoutMs', resolved.shutdownTimeoutMs);
+  nonNegativeInteger('stderrTailLines', resolved.stderrTailLines);
+  if (options.python !== undefined && (typeof options.python !== 'string' || options.python === '')) {
+    throw new InvalidOptionError('python', 'must be a non-empty path or command name');
+  }
+  if (typeof resolved.logger !== 'function') throw new InvalidOptionError('logger', 'must be a function (line, meta) => void');
+  for (const [key, value] of Object.entries(resolved.env)) {
+    if (typeof value !== 'string') throw new InvalidOptionError(`env.${key}`, `must be a string, got ${typeof value}`);
+  }
+  return resolved;
+}
+
+export function positiveInteger(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`);
+  }
+}
+
+export function nonNegativeInteger(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidOptionError(name, `must be a non-negative integer, got ${String(value)}`);
+  }
+}

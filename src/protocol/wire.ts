@@ -1,0 +1,121 @@
+// The pyudf wire format (protocol.md), mirrored section by section by python/pyudf/protocol.py.
+import { ProtocolError } from '../errors.js';
+
+// §2 Header frame
+export const MAGIC = Buffer.from('PUDF', 'ascii');
+export const VERSION = 1;
+export const HEADER_SIZE = 16;
+
+// §3 Message kinds
+export const READY = 1;
+export const REGISTER = 2;
+export const REGISTERED = 3;
+export const UNREGISTER = 4;
+export const UNREGISTERED = 5;
+export const CALL = 6;
+export const RESULT = 7;
+export const ERROR = 8;
+export const SHUTDOWN = 9;
+
+export type Kind =
+  | typeof READY | typeof REGISTER | typeof REGISTERED | typeof UNREGISTER | typeof UNREGISTERED
+  | typeof CALL | typeof RESULT | typeof ERROR | typeof SHUTDOWN;
+
+export const KIND_NAMES: Readonly<Record<Kind, string>> = {
+  [READY]: 'READY', [REGISTER]: 'REGISTER', [REGISTERED]: 'REGISTERED', [UNREGISTER]: 'UNREGISTER',
+  [UNREGISTERED]: 'UNREGISTERED', [CALL]: 'CALL', [RESULT]: 'RESULT', [ERROR]: 'ERROR', [SHUTDOWN]: 'SHUTDOWN',
+};
+
+export interface Header {
+  readonly kind: Kind;
+  readonly requestId: number;
+  readonly udfId: number;
+  readonly flags: number;
+}
+
+export function encodeHeader(kind: Kind, requestId = 0, udfId = 0): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE);
+  MAGIC.copy(buf, 0);
+  buf.writeUInt8(VERSION, 4);
+  buf.writeUInt8(kind, 5);
+  buf.writeUInt16LE(0, 6);
+  buf.writeUInt32LE(requestId, 8);
+  buf.writeUInt32LE(udfId, 12);
+  return buf;
+}
+
+export function decodeHeader(frame: Uint8Array | undefined): Header {
+  if (!frame || frame.byteLength !== HEADER_SIZE) {
+    throw new ProtocolError(`header frame must be ${HEADER_SIZE} bytes, got ${frame?.byteLength ?? 'no frame'}`);
+  }
+  const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (!buf.subarray(0, 4).equals(MAGIC)) {
+    throw new ProtocolError(`bad magic ${JSON.stringify(buf.subarray(0, 4).toString('latin1'))}, expected "PUDF"`);
+  }
+  const version = buf.readUInt8(4);
+  if (version !== VERSION) {
+    throw new ProtocolError(`protocol version mismatch: peer speaks version ${version}, this side speaks ${VERSION}; install matching pyudf TypeScript and Python halves`);
+  }
+  const kind = buf.readUInt8(5);
+  if (!(kind in KIND_NAMES)) throw new ProtocolError(`unknown message kind ${kind}`);
+  return { kind: kind as Kind, flags: buf.readUInt16LE(6), requestId: buf.readUInt32LE(8), udfId: buf.readUInt32LE(12) };
+}
+
+// §3.1 READY
+export interface WorkerInfo {
+  readonly pid: number;
+  readonly python: string;
+  readonly pyarrow: string;
+  readonly pyzmq: string;
+  readonly numpy: string;
+}
+
+// §3.2 REGISTER
+export interface UdfSpecMessage {
+  readonly name: string;
+  readonly module: string | null;
+  readonly code: string | null;
+  readonly init: string | null;
+  readonly apply: string;
+  readonly conf: unknown;
+}
+
+// §3.5 ERROR
+export interface ErrorPayload {
+  readonly kind: 'python' | 'protocol';
+  readonly phase: 'load' | 'init' | 'apply' | null;
+  readonly type: string;
+  readonly message: string;
+  readonly traceback: string;
+  readonly frames: readonly { file: string; line: number; function: string }[];
+}
+
+export function encodeJson(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+/** Decodes a JSON body frame, checking it is an object with the given string keys. */
+export function decodeJson<T>(frame: Uint8Array | undefined, what: string, requiredKeys: readonly string[]): T {
+  if (!frame) throw new ProtocolError(`${what} message has no JSON body frame`);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8'));
+  } catch (cause) {
+    throw new ProtocolError(`${what} body is not valid JSON`, { cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(`${what} body must be a JSON object`);
+  }
+  const missing = requiredKeys.filter((k) => !(k in value));
+  if (missing.length) throw new ProtocolError(`${what} body lacks ${missing.join(', ')}`);
+  return value as T;
+}
+
+export const WORKER_INFO_KEYS = ['pid', 'python', 'pyarrow', 'pyzmq'] as const;
+export const ERROR_PAYLOAD_KEYS = ['kind', 'type', 'message', 'traceback'] as const;
+
+// §4 Worker process exit statuses
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 2;
+export const EXIT_ENV = 3;
+export const ENV_ERROR_PREFIX = 'pyudf-env-error: ';

@@ -1,0 +1,57 @@
+// The pool's end of the transport: one ROUTER bound on an ipc:// path in a private temp directory.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Router } from 'zeromq';
+
+export type Frames = Buffer[];
+export type MessageHandler = (workerId: string, frames: Frames) => void;
+
+export class RouterTransport {
+  private sendChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(private readonly socket: Router, readonly dir: string, readonly endpoint: string) {}
+
+  static async bind(): Promise<RouterTransport> {
+    // mkdtemp creates the directory with mode 0700, so only this user can connect to the socket.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pyudf-'));
+    const endpoint = `ipc://${path.join(dir, 'pool.sock')}`;
+    // mandatory: a send to a worker that is gone fails instead of being silently dropped.
+    const socket = new Router({ mandatory: true, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+    try {
+      await socket.bind(endpoint);
+    } catch (error) {
+      socket.close();
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return new RouterTransport(socket, dir, endpoint);
+  }
+
+  /** Runs the receive loop until close(); each message goes to `onMessage` with its worker id. */
+  async receiveLoop(onMessage: MessageHandler): Promise<void> {
+    try {
+      for await (const [id, ...frames] of this.socket) {
+        if (id) onMessage(id.toString('latin1'), frames);
+      }
+    } catch (error) {
+      if (!this.closed) throw error;
+    }
+  }
+
+  /** Queues a message; zeromq.js allows one send in flight per socket, so sends are chained. */
+  send(workerId: string, frames: readonly (Buffer | Uint8Array)[]): Promise<void> {
+    const next = this.sendChain.then(() => this.socket.send([workerId, ...frames]));
+    this.sendChain = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sendChain;
+    this.socket.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,203 @@
+// A registered UDF: splits input into batches, runs them on the pool, checks and reassembles results.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { RecordBatch, type Schema, Table, type TypeMap } from 'apache-arrow';
+import {
+  AbortError, InvalidInputError, InvalidOptionError, PoolClosedError, RowCountError,
+} from '../errors.js';
+import type { CallTask } from '../pool/call-task.js';
+import { nonNegativeInteger, positiveInteger } from '../pool/options.js';
+import type { Pool } from '../pool/pool.js';
+import type { UdfSpecMessage } from '../protocol/wire.js';
+import { splitIntoBatches } from './batches.js';
+import { checkSchema } from './schema-check.js';
+
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> {
+  /** Path of the Python file holding the hooks, relative to the current directory. Give this or `code`. */
+  readonly module?: string;
+  /** Python source holding the hooks, instead of a file. */
+  readonly code?: string;
+  /** Name used in errors and logs. Default: the module's file name, or `udf<N>` for inline code. */
+  readonly name?: string;
+  /** Hook called once per worker as `init(conf)`; its return value is the state. Default `'init'` (optional in the module); `null`: none. */
+  readonly init?: string | null;
+  /** Hook called per batch as `apply(state, batch)`. Default `'apply'`. */
+  readonly apply?: string;
+  /** Passed to `init`; must be JSON-serialisable. Default `null`. */
+  readonly conf?: JsonValue;
+  /** Declared input schema: checked before anything is sent. */
+  readonly input?: Schema<In>;
+  /** Declared output schema: every result is checked against it. */
+  readonly output?: Schema<Out>;
+  /** Most rows per batch sent to a worker. Default 65 536. */
+  readonly batchSize?: number;
+  /** Most (estimated) bytes per batch sent to a worker. Default 64 MiB. */
+  readonly maxBatchBytes?: number;
+  /** Per-batch time limit in ms; the worker is restarted when it expires. Default: none. */
+  readonly timeoutMs?: number;
+  /** Re-sends of a batch whose worker died. Default: the pool's `retries` (1). */
+  readonly retries?: number;
+}
+
+export interface ApplyOptions {
+  /** Aborts the call: queued batches are dropped and the promise rejects with AbortError. */
+  readonly signal?: AbortSignal;
+  /** Overrides the UDF's `timeoutMs` for this call. */
+  readonly timeoutMs?: number;
+}
+
+/** @internal settings of a registered UDF, with defaults applied. */
+export interface UdfSettings {
+  readonly name: string;
+  readonly input: Schema | undefined;
+  readonly output: Schema | undefined;
+  readonly batchSize: number;
+  readonly maxBatchBytes: number;
+  readonly timeoutMs: number | undefined;
+  readonly retries: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 65_536;
+export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+let inlineCounter = 0;
+
+/** @internal validates register() options and builds the REGISTER message. */
+export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolRetries: number): { spec: UdfSpecMessage; settings: UdfSettings } {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('register', 'expects an options object');
+  const { module, code } = options;
+  if ((module === undefined) === (code === undefined)) {
+    throw new InvalidOptionError('module', 'give exactly one of "module" (a .py file path) and "code" (Python source)');
+  }
+  let modulePath: string | null = null;
+  if (module !== undefined) {
+    if (typeof module !== 'string' || module === '') throw new InvalidOptionError('module', 'must be a path to a .py file');
+    modulePath = path.resolve(module);
+    if (!existsSync(modulePath) || !statSync(modulePath).isFile()) {
+      throw new InvalidOptionError('module', `no such file: ${modulePath} (paths are relative to the current directory ${process.cwd()})`);
+    }
+  } else if (typeof code !== 'string' || code.trim() === '') {
+    throw new InvalidOptionError('code', 'must be non-empty Python source');
+  }
+  const name = options.name ?? (modulePath ? path.basename(modulePath, '.py') : `udf${++inlineCounter}`);
+  const init = options.init === undefined ? 'init' : options.init;
+  const apply = options.apply ?? 'apply';
+  if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name', 'must be a non-empty string');
+  if (init !== null && (typeof init !== 'string' || init === '')) throw new InvalidOptionError('init', 'must be a function name or null');
+  if (typeof apply !== 'string' || apply === '') throw new InvalidOptionError('apply', 'must be a function name');
+  let confJson: string;
+  try {
+    confJson = JSON.stringify(options.conf ?? null);
+  } catch (cause) {
+    throw new InvalidOptionError('conf', `must be JSON-serialisable: ${String(cause)}`);
+  }
+  const settings: UdfSettings = {
+    name,
+    input: options.input,
+    output: options.output,
+    batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+    maxBatchBytes: options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    timeoutMs: options.timeoutMs,
+    retries: options.retries ?? poolRetries,
+  };
+  positiveInteger('batchSize', settings.batchSize);
+  positiveInteger('maxBatchBytes', settings.maxBatchBytes);
+  nonNegativeInteger('retries', settings.retries);
+  if (settings.timeoutMs !== undefined) positiveInteger('timeoutMs', settings.timeoutMs);
+  const spec: UdfSpecMessage = {
+    name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
+  };
+  return { spec, settings };
+}
+
+/** A UDF registered on a pool. `apply` keeps row order; `close()` frees its state in the workers. */
+export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> implements AsyncDisposable {
+  private closed = false;
+  private readonly running = new Set<Promise<unknown>>();
+
+  /** @internal use pool.register() */
+  constructor(private readonly pool: Pool, readonly id: number, private readonly settings: UdfSettings) {}
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  get inputSchema(): Schema<In> | undefined {
+    return this.settings.input as Schema<In> | undefined;
+  }
+
+  get outputSchema(): Schema<Out> | undefined {
+    return this.settings.output as Schema<Out> | undefined;
+  }
+
+  /** Runs `apply` over every row: batches go to the workers concurrently; results keep input order. */
+  apply<I extends In = In>(input: Table<I> | RecordBatch<I>, options: ApplyOptions = {}): Promise<Table<Out>> {
+    const run = this.run(input as unknown as Table | RecordBatch, options);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for running calls, then unregisters the UDF and frees its state in every worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.running]);
+    await this.pool.unregister(this.id);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async run(input: Table | RecordBatch, options: ApplyOptions): Promise<Table<Out>> {
+    if (this.closed) throw new PoolClosedError(`UDF "${this.name}" is closed; register it again to use it`);
+    const table = toTable(input);
+    if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
+    const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
+    if (options.timeoutMs !== undefined) positiveInteger('timeoutMs', options.timeoutMs);
+    options.signal?.throwIfAborted();
+
+    const pieces = splitIntoBatches(table, this.settings.batchSize, this.settings.maxBatchBytes);
+    const tasks: CallTask[] = pieces.map((piece, batchIndex) => this.pool.submit({
+      udfId: this.id, udfName: this.name, input: piece, batchIndex, retries: this.settings.retries, timeoutMs,
+    }));
+    const onAbort = (): void => this.pool.cancel(tasks, new AbortError({ cause: options.signal?.reason }));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const results = await Promise.all(tasks.map((task) => task.result));
+      return this.assemble(results, pieces);
+    } catch (error) {
+      // One batch failed: the others of this call are not needed any more.
+      this.pool.cancel(tasks, error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private assemble(results: Table[], pieces: Table[]): Table<Out> {
+    const first = results[0]!;
+    const declared = this.settings.output;
+    results.forEach((result, i) => {
+      const expected = pieces[i]!.numRows;
+      if (result.numRows !== expected) throw new RowCountError(this.name, i, expected, result.numRows);
+      // Every batch must agree with the declared schema, or with the first batch when none is declared.
+      checkSchema(declared ?? first.schema, result.schema, 'output', this.name);
+    });
+    const batches = results.flatMap((result) => result.batches);
+    return (batches.length ? new Table(batches) : new Table(first.schema)) as unknown as Table<Out>;
+  }
+}
+
+function toTable<T extends TypeMap>(input: Table<T> | RecordBatch<T>): Table<T> {
+  if (input instanceof Table) return input;
+  if (input instanceof RecordBatch) return new Table(input);
+  const what = input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name ?? 'object' : typeof input;
+  throw new InvalidInputError(
+    `apply() takes an apache-arrow Table or RecordBatch, got ${what}. Build one with tableFromArrays() or tableFromJSON() from apache-arrow` +
+    ' (if you passed one, check that only one copy of apache-arrow is installed: npm ls apache-arrow)',
+  );
+}

@@ -1,0 +1,120 @@
+// One Python worker process: spawn, log forwarding, exit detection and kill escalation.
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+
+export type LogStream = 'stdout' | 'stderr';
+/** Receives every line a worker prints; `worker` is its id (`w0`, `w1`, …). */
+export type Logger = (line: string, meta: { readonly worker: string; readonly stream: LogStream }) => void;
+
+export const defaultLogger: Logger = (line, { worker }) => {
+  process.stderr.write(`[pyudf ${worker}] ${line}\n`);
+};
+
+export interface WorkerExit {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  /** Set when the process could not be started at all (e.g. ENOENT for a missing interpreter). */
+  readonly spawnError: NodeJS.ErrnoException | undefined;
+}
+
+export interface WorkerProcessOptions {
+  readonly id: string;
+  readonly python: string;
+  readonly endpoint: string;
+  readonly env: Record<string, string>;
+  readonly logger: Logger;
+  readonly stderrTailLines: number;
+}
+
+export class WorkerProcess {
+  readonly id: string;
+  readonly exited: Promise<WorkerExit>;
+  private readonly child: ReturnType<typeof spawnWorker>;
+  private readonly tail: string[] = [];
+  private exitInfo: WorkerExit | undefined;
+
+  constructor(private readonly options: WorkerProcessOptions) {
+    this.id = options.id;
+    this.child = spawnWorker(options);
+    const drained = Promise.all([this.forwardLines('stdout'), this.forwardLines('stderr')]);
+    // Wait for the pipes to drain too, so a crash report holds the very last stderr lines.
+    this.exited = Promise.all([this.child, drained]).then(([result]) => {
+      const failure = result as { code?: string; cause?: unknown };
+      const spawnError = failure.code === 'ENOENT' || failure.code === 'EACCES'
+        ? (failure.cause as NodeJS.ErrnoException | undefined) ?? (failure as unknown as NodeJS.ErrnoException)
+        : undefined;
+      this.exitInfo = { exitCode: result.exitCode, signal: result.signal, spawnError };
+      return this.exitInfo;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get isAlive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** The last stderr lines, kept for crash reports (faulthandler writes the Python stack there). */
+  get stderrTail(): readonly string[] {
+    return [...this.tail];
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.isAlive) this.child.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
+  async terminate(graceMs: number): Promise<WorkerExit> {
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves with the exit if it happens within `ms`, else undefined. */
+  async waitForExit(ms: number): Promise<WorkerExit | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private forwardLines(stream: LogStream): Promise<void> {
+    const source = this.child[stream];
+    if (!source) return Promise.resolve();
+    // Always reading keeps the pipe drained, so a chatty worker never blocks on a full pipe.
+    const lines = createInterface({ input: source, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (stream === 'stderr') {
+        this.tail.push(line);
+        if (this.tail.length > this.options.stderrTailLines) this.tail.shift();
+      }
+      this.options.logger(line, { worker: this.id, stream });
+    });
+    return new Promise((resolve) => lines.once('close', resolve));
+  }
+}
+
+function spawnWorker(options: WorkerProcessOptions) {
+  const args = ['-u', '-X', 'faulthandler', '-m', 'pyudf.worker', '--endpoint', options.endpoint, '--id', options.id];
+  return execa(options.python, args, {
+    env: options.env,
+    extendEnv: false,
+    // The worker never gets input on stdin: the pipe only tells it, by closing, that we are gone.
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+    forceKillAfterDelay: false,
+  });
+}

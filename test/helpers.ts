@@ -1,0 +1,58 @@
+// Shared test fixtures: the project's Python, pools that are always closed, and process checks.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import { createPool, type Pool, type PoolOptions } from '../src/index.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+export const fixture = (name: string): string => path.join(FIXTURES, name);
+
+/** Log lines collected from workers instead of cluttering the test output. */
+export interface CapturedLog { worker: string; stream: string; line: string }
+
+const openPools = new Set<Pool>();
+
+/**
+ * Starts a pool on the project's .venv Python; every pool started in a test is closed after it, and
+ * the test fails if any of its worker processes is still alive after close().
+ */
+export async function startPool(options: PoolOptions = {}, logs: CapturedLog[] = []): Promise<Pool> {
+  const pool = await createPool({
+    python: PYTHON,
+    workers: 2,
+    logger: (line, meta) => logs.push({ ...meta, line }),
+    ...options,
+  });
+  openPools.add(pool);
+  return pool;
+}
+
+afterEach(async () => {
+  const pools = [...openPools];
+  openPools.clear();
+  for (const pool of pools) {
+    const pids = pool.workerPids;
+    await pool.close();
+    const alive = pids.filter(isAlive);
+    if (alive.length) throw new Error(`worker processes left behind after close(): ${alive.join(', ')}`);
+  }
+});
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

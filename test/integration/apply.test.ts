@@ -1,0 +1,110 @@
+// apply(): hooks, batching over several workers, order, result kinds, several UDFs, close().
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { PoolClosedError, PythonError, type Pool } from '../../src/index.js';
+import { fixture, startPool, waitFor } from '../helpers.js';
+
+const range = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
+
+describe('apply', () => {
+  it('runs renamed hooks with conf, spreads batches over both workers and keeps row order', async () => {
+    const pool = await startPool({ workers: 2 });
+    const udf = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 3 }, batchSize: 100 });
+    const out = await udf.apply(tableFromArrays({ x: range(10_000) }));
+    expect(out.numRows).toBe(10_000);
+    expect(Array.from(out.getChild('y')!.toArray() as Float64Array)).toEqual(Array.from(range(10_000), (v) => v * 3));
+    const pids = new Set(Array.from(out.getChild('pid')!.toArray() as BigInt64Array, Number));
+    expect(pids).toEqual(new Set(pool.workerPids));
+  });
+
+  it('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {
+    const pool = await startPool({ workers: 1 });
+    const relative = path.relative(process.cwd(), fixture('identity.py'));
+    const fromFile = await pool.register({ module: relative });
+    const inline = await pool.register({ code: 'def apply(state, batch):\n    return {"z": batch.column("x")}\n' });
+    const table = tableFromArrays({ x: range(5) });
+    expect((await fromFile.apply(table.batches[0]!)).getChild('x')!.toArray()).toEqual(range(5));
+    expect((await inline.apply(table)).getChild('z')!.toArray()).toEqual(range(5));
+  });
+
+  it('accepts RecordBatch, Table, DataFrame and dict results, and rejects anything else by name', async () => {
+    const pool = await startPool({ workers: 1 });
+    const input = tableFromArrays({ x: new Float64Array([1, 2, 3]) });
+    for (const kind of ['dict', 'dataframe', 'table']) {
+      const udf = await pool.register({ module: fixture('returns.py'), conf: { kind } });
+      const out = await udf.apply(input);
+      expect(out.schema.fields.map((f) => f.name)).toEqual(['y', 's']);
+      expect(Array.from(out.getChild('y')!.toArray())).toEqual([2, 4, 6]);
+      expect(out.getChild('s')!.toArray()).toEqual(['1.0', '2.0', '3.0']);
+    }
+    const wrong = await pool.register({ module: fixture('returns.py'), conf: { kind: 'wrong-type' } });
+    const error = await wrong.apply(input).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PythonError);
+    expect((error as PythonError).pythonType).toBe('TypeError');
+    expect((error as PythonError).message).toMatch(/list/);
+  });
+
+  it('returns a zero-row result with the output schema for a zero-row input', async () => {
+    const pool = await startPool({ workers: 1 });
+    const udf = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 2 } });
+    const empty = new Table(new Schema([new Field('x', new Float64(), true)]));
+    const out = await udf.apply(empty);
+    expect(out.numRows).toBe(0);
+    expect(out.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['y:Float64', 'pid:Int64']);
+  });
+
+  it('splits by maxBatchBytes as well as by rows', async () => {
+    const pool = await startPool({ workers: 2 });
+    // 8 bytes per row and a 800-byte bound: 100 rows per batch, so 1000 rows make 10 calls.
+    const udf = await pool.register({
+      code: 'import pyarrow as pa\ndef apply(state, batch):\n    return {"n": pa.array([batch.num_rows] * batch.num_rows, pa.int64())}\n',
+      maxBatchBytes: 800,
+    });
+    const out = await udf.apply(tableFromArrays({ x: range(1000) }));
+    expect(new Set(Array.from(out.getChild('n')!.toArray() as BigInt64Array, Number))).toEqual(new Set([100]));
+    expect(out.batches.length).toBe(10);
+  });
+
+  it('serves several UDFs at once and close() frees one UDF\'s state in every worker', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pyudf-free-'));
+    const pool = await startPool({ workers: 2 });
+    const freeable = await pool.register({ module: fixture('freeable.py'), conf: { marker: path.join(dir, 'freed') } });
+    const scale = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 2 } });
+    const input = tableFromArrays({ x: range(4) });
+    const [a, b] = await Promise.all([freeable.apply(input), scale.apply(input)]);
+    expect(a.getChild('x')!.toArray()).toEqual(range(4));
+    expect(Array.from(b.getChild('y')!.toArray())).toEqual([0, 2, 4, 6]);
+    await freeable.close();
+    await waitFor(() => readdirSync(dir).length === 2, 5_000, 'both workers to free the state');
+    await expect(freeable.apply(input)).rejects.toBeInstanceOf(PoolClosedError);
+    expect(Array.from((await scale.apply(input)).getChild('y')!.toArray())).toEqual([0, 2, 4, 6]);
+    expect(existsSync(dir)).toBe(true);
+  });
+
+  it('rejects new work after the pool is closed, with PoolClosedError', async () => {
+    const pool: Pool = await startPool({ workers: 1 });
+    const udf = await pool.register({ module: fixture('identity.py') });
+    await pool.close();
+    await expect(udf.apply(tableFromArrays({ x: range(1) }))).rejects.toBeInstanceOf(PoolClosedError);
+    await expect(pool.register({ module: fixture('identity.py') })).rejects.toBeInstanceOf(PoolClosedError);
+  });
+
+  it('is typed by the declared schemas', async () => {
+    const pool = await startPool({ workers: 1 });
+    const input = new Schema([new Field('x', new Float64(), true)]);
+    const output = new Schema([new Field('y', new Float64(), true), new Field('pid', new Int64(), true)]);
+    const udf = await pool.register<{ x: Float64 }, { y: Float64; pid: Int64 }>({
+      module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 1 }, input, output,
+    });
+    const out = await udf.apply(tableFromArrays({ x: range(2) }));
+    // Compile-time: the result is Table<{ y: Float64, pid: Int64 }>.
+    const y: Vector<Float64> | null = out.getChild('y');
+    // @ts-expect-error "nope" is not a declared output column
+    expect(out.getChild('nope')).toBeNull();
+    expect(String(y?.type)).toBe('Float64');
+    expect(Array.from(y!.toArray())).toEqual([0, 1]);
+  });
+});
