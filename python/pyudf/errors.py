@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from types import TracebackType
 from typing import Any
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -35,6 +36,14 @@ def user_frames(exc: BaseException) -> list[dict[str, Any]]:
     return frames
 
 
+def _user_tb(exc: BaseException) -> TracebackType | None:
+    """The traceback from the first frame outside the worker: the user's code, where the story starts."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and _is_internal(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
+
+
 def _message(exc: BaseException) -> str:
     try:
         return str(exc)
@@ -50,7 +59,7 @@ def python_error(exc: BaseException, phase: str) -> dict[str, Any]:
         "type": qualified_name(type(exc)),
         "message": _message(exc),
         # The three-argument form keeps Python 3.9 support.
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, _user_tb(exc))),
         "frames": user_frames(exc),
     }
 
