@@ -16,8 +16,25 @@ import { type WorkerExit, WorkerProcess } from '../worker/worker-process.js';
 import { CallTask, type CallTaskInit } from './call-task.js';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.js';
 import { errorFromPayload } from './remote-error.js';
-import { WorkerSlot } from './worker-slot.js';
+import { type SlotState, WorkerSlot } from './worker-slot.js';
 import { RouterTransport } from '../transport/router.js';
+
+export interface WorkerStats {
+  readonly id: string;
+  readonly pid: number | undefined;
+  readonly state: SlotState;
+  /** Batches sent to this worker and not answered yet. */
+  readonly inFlight: number;
+  /** UDFs initialised in this worker. */
+  readonly udfs: number;
+}
+
+export interface PoolStats {
+  /** Batches waiting for a free worker. */
+  readonly queued: number;
+  readonly restarts: number;
+  readonly workers: readonly WorkerStats[];
+}
 
 interface RegisteredUdf {
   readonly id: number;
@@ -88,6 +105,17 @@ export class Pool implements AsyncDisposable {
   /** Workers started to replace ones that died. */
   get restarts(): number {
     return this.restartCount;
+  }
+
+  /** A snapshot of the pool for monitoring: each worker's state and batches in flight, and the queue. */
+  stats(): PoolStats {
+    return {
+      queued: this.queue.length,
+      restarts: this.restartCount,
+      workers: [...this.slots.values()].map((slot) => ({
+        id: slot.id, pid: slot.process.pid, state: slot.state, inFlight: slot.calls.size, udfs: slot.udfs.size,
+      })),
+    };
   }
 
   /**

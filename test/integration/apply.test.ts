@@ -20,6 +20,16 @@ describe('apply', () => {
     expect(pids).toEqual(new Set(pool.workerPids));
   });
 
+  it('sends the next batch while a worker computes the current one, bounded by maxInFlightPerWorker', async () => {
+    const pool = await startPool({ workers: 1, maxInFlightPerWorker: 2 });
+    const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 0.5 }, batchSize: 1 });
+    const running = udf.apply(tableFromArrays({ x: range(4) }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(pool.stats()).toMatchObject({ queued: 2, workers: [{ id: 'w0', state: 'ready', inFlight: 2 }] });
+    expect((await running).numRows).toBe(4);
+    expect(pool.stats()).toMatchObject({ queued: 0, workers: [{ inFlight: 0 }] });
+  });
+
   it('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {
     const pool = await startPool({ workers: 1 });
     const relative = path.relative(process.cwd(), fixture('identity.py'));
