@@ -33,7 +33,7 @@ describe('README', () => {
   it('typed quick start runs', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      await import('../examples/quickstart/typed.ts');
+      await import(path.join(ROOT, 'examples', 'quickstart', 'typed.ts'));
       expect(log).toHaveBeenCalledWith(new Float64Array([20.5, 41, 61.5]));
     } finally {
       log.mockRestore();

@@ -227,6 +227,7 @@ export class Pool implements AsyncDisposable {
   }
 
   private startError(slot: WorkerSlot, exit: WorkerExit | undefined, detail: string): PyUdfError {
+    if (slot.protocolError instanceof ProtocolError) return slot.protocolError;
     const tail = slot.process.stderrTail;
     if (exit?.spawnError) {
       return new PythonEnvError(
@@ -409,12 +410,13 @@ export class Pool implements AsyncDisposable {
       case RESULT: {
         const task = this.takeCall(slot, header);
         if (!task) return;
-        let table: Table;
-        try {
-          table = tableFromIPC(frames[1] ?? new Uint8Array());
-        } catch (cause) {
-          throw new ProtocolError(`RESULT body of UDF "${task.udfName}" is not an Arrow IPC stream`, { cause });
-        }
+        const table = this.settleOnProtocolError(task, () => {
+          try {
+            return tableFromIPC(frames[1] ?? new Uint8Array());
+          } catch (cause) {
+            throw new ProtocolError(`RESULT body of UDF "${task.udfName}" is not an Arrow IPC stream`, { cause });
+          }
+        });
         task.resolve(table);
         this.afterCall();
         return;
@@ -422,7 +424,14 @@ export class Pool implements AsyncDisposable {
       case ERROR: {
         if (slot.controls.has(header.requestId)) {
           const control = this.takeControl(slot, header);
-          control.reject(errorFromPayload(frames[1], this.registry.get(control.udfId)?.spec.name ?? `#${control.udfId}`));
+          let error: Error;
+          try {
+            error = errorFromPayload(frames[1], this.registry.get(control.udfId)?.spec.name ?? `#${control.udfId}`);
+          } catch (undecodable) {
+            control.reject(undecodable as Error);
+            throw undecodable;
+          }
+          control.reject(error);
           return;
         }
         const task = this.takeCall(slot, header);
@@ -430,7 +439,7 @@ export class Pool implements AsyncDisposable {
           // An ERROR about no request of ours means the worker could not read a message we sent.
           throw errorFromPayload(frames[1], `#${header.udfId}`);
         }
-        task.reject(errorFromPayload(frames[1], task.udfName, task.batchIndex));
+        task.reject(this.settleOnProtocolError(task, () => errorFromPayload(frames[1], task.udfName, task.batchIndex)));
         this.afterCall();
         return;
       }
@@ -454,6 +463,16 @@ export class Pool implements AsyncDisposable {
     return task;
   }
 
+  /** Runs a decoding step for a call already taken off its worker; a ProtocolError fails that call too. */
+  private settleOnProtocolError<T>(task: CallTask, decode: () => T): T {
+    try {
+      return decode();
+    } catch (error) {
+      task.reject(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+
   private afterCall(): void {
     this.dispatch();
     this.notifyIfDrained();
@@ -461,6 +480,7 @@ export class Pool implements AsyncDisposable {
 
   /** A worker that broke the protocol cannot be trusted: fail its work (no retry) and replace it. */
   private failWorker(slot: WorkerSlot, error: ProtocolError): void {
+    slot.protocolError = error;
     for (const task of slot.calls.values()) task.reject(error);
     slot.calls.clear();
     for (const control of slot.controls.values()) control.reject(error);

@@ -22,6 +22,8 @@ export class WorkerSlot {
   readonly udfs = new Set<number>();
   readonly calls = new Map<number, CallTask>();
   readonly controls = new Map<number, ControlRequest>();
+  /** Set when the worker broke the protocol; reported instead of the exit that follows. */
+  protocolError: Error | undefined;
   /** Called once when READY arrives (used by start-up to know the worker connected). */
   connected: (() => void) | undefined;
 

@@ -1,5 +1,5 @@
 // Splits an input table into the record batches sent to workers, bounded by rows and by bytes.
-import { RecordBatch, Table } from 'apache-arrow';
+import { type Data, DataType, makeData, RecordBatch, Struct, Table, util } from 'apache-arrow';
 
 /**
  * Slices (zero-copy) each input record batch into pieces of at most `batchSize` rows whose estimated
@@ -11,9 +11,12 @@ export function splitIntoBatches(table: Table, batchSize: number, maxBatchBytes:
   const pieces: Table[] = [];
   for (const batch of table.batches) {
     if (batch.numRows === 0) continue;
-    const rowsPerPiece = rowsWithinBounds(batch, batchSize, maxBatchBytes);
+    // apache-arrow JS writes a sliced view column (Utf8View, BinaryView) wrongly unless it is re-based;
+    // views nested inside other types cannot be re-based, so such batches go whole.
+    const rowsPerPiece = hasNestedViews(batch.data) ? batch.numRows : rowsWithinBounds(batch, batchSize, maxBatchBytes);
     for (let start = 0; start < batch.numRows; start += rowsPerPiece) {
-      pieces.push(new Table(batch.slice(start, Math.min(start + rowsPerPiece, batch.numRows))));
+      const piece = batch.slice(start, Math.min(start + rowsPerPiece, batch.numRows));
+      pieces.push(new Table(start === 0 ? piece : rebaseViews(piece)));
     }
   }
   return pieces;
@@ -24,4 +27,27 @@ function rowsWithinBounds(batch: RecordBatch, batchSize: number, maxBatchBytes: 
   const bytesPerRow = batch.data.byteLength / batch.numRows;
   const byBytes = bytesPerRow > 0 ? Math.floor(maxBatchBytes / bytesPerRow) : batchSize;
   return Math.max(1, Math.min(batchSize, byBytes));
+}
+
+const isView = (type: DataType): boolean => DataType.isBinaryView(type) || DataType.isUtf8View(type);
+
+function hasNestedViews(data: Data): boolean {
+  const nested = (child: Data): boolean => child.children.some((c) => isView(c.type) || nested(c));
+  return data.children.some(nested);
+}
+
+/** Rewrites top-level view columns of a slice so they start at offset 0 (same buffers, no copy). */
+function rebaseViews(batch: RecordBatch): RecordBatch {
+  const columns = batch.data.children;
+  if (!columns.some((c) => isView(c.type) && c.offset > 0)) return batch;
+  const rebased = columns.map((column) => {
+    if (!isView(column.type) || column.offset === 0) return column;
+    const { type, length, nullCount, values, variadicBuffers, nullBitmap } = column as Data<DataType>;
+    return makeData({
+      type, offset: 0, length, nullCount, views: values, variadicBuffers,
+      nullBitmap: nullCount > 0 ? util.truncateBitmap(column.offset, length, nullBitmap) : undefined,
+    } as Parameters<typeof makeData>[0]) as Data;
+  });
+  const struct = makeData({ type: new Struct(batch.schema.fields), length: batch.numRows, nullCount: 0, children: rebased });
+  return new RecordBatch(batch.schema, struct);
 }

@@ -1,5 +1,5 @@
 // Compares a table's schema with a declared one, field by field, naming the first mismatch.
-import { type DataType, type Schema, util } from 'apache-arrow';
+import { DataType, type Schema, util } from 'apache-arrow';
 import { SchemaError, type SchemaSide } from '../errors.js';
 
 /** Throws SchemaError unless the columns are exactly the declared ones, with equal types. */
@@ -19,9 +19,33 @@ export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, 
 }
 
 /**
- * apache-arrow's comparator also checks `other instanceof type.constructor`, so a declared `Float64`
- * and a decoded `Float` of the same precision differ in one direction only; either direction proves equality.
+ * Type equality that ignores dictionary ids: JS numbers them from a global counter and pyarrow renumbers
+ * them, so a declared schema and a received one rarely agree on ids. apache-arrow's comparator also
+ * checks `other instanceof type.constructor`, so a declared `Float64` and a decoded `Float` of the same
+ * precision match in one direction only; either direction proves equality for a leaf type.
  */
-function sameType(declared: DataType, actual: DataType): boolean {
-  return util.compareTypes(actual, declared) || util.compareTypes(declared, actual);
+export function sameType(declared: DataType, actual: DataType): boolean {
+  if (declared.typeId !== actual.typeId) return false;
+  if (DataType.isDictionary(declared) && DataType.isDictionary(actual)) {
+    return declared.isOrdered === actual.isOrdered
+      && sameType(declared.indices, actual.indices) && sameType(declared.dictionary, actual.dictionary);
+  }
+  const children = declared.children ?? [];
+  const otherChildren = actual.children ?? [];
+  if (children.length === 0 && otherChildren.length === 0) {
+    return util.compareTypes(actual, declared) || util.compareTypes(declared, actual);
+  }
+  return children.length === otherChildren.length
+    && sameNestedParameters(declared, actual)
+    && children.every((child, i) => child.name === otherChildren[i]!.name && sameType(child.type, otherChildren[i]!.type));
+}
+
+/** The parameters of nested types besides their children. */
+function sameNestedParameters(a: DataType, b: DataType): boolean {
+  if (DataType.isFixedSizeList(a) && DataType.isFixedSizeList(b)) return a.listSize === b.listSize;
+  if (DataType.isUnion(a) && DataType.isUnion(b)) {
+    return a.mode === b.mode && a.typeIds.length === b.typeIds.length && a.typeIds.every((id, i) => id === b.typeIds[i]);
+  }
+  if (DataType.isMap(a) && DataType.isMap(b)) return a.keysSorted === b.keysSorted;
+  return true;
 }

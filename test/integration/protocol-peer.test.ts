@@ -1,0 +1,29 @@
+// The pool against a real peer that breaks the wire format: typed ProtocolError, never a crash or a hang.
+import { tableFromArrays } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '../../src/index.js';
+import { fixture, startPool } from '../helpers.js';
+
+// Replacing PYTHONPATH makes `python -m pyudf.worker` start the rogue worker instead of ours.
+const rogue = (mode: string) => ({ workers: 1, retries: 0, env: { PYTHONPATH: fixture('rogue'), ROGUE_MODE: mode } });
+const rows = tableFromArrays({ x: new Float64Array([1, 2]) });
+
+describe('protocol violations by a worker', () => {
+  it('fails pool start-up with ProtocolError when the worker speaks another version', async () => {
+    const error = await startPool(rogue('version')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toMatch(/peer speaks version 2, this side speaks 1/);
+  });
+
+  it.each([
+    ['garbage-result', /RESULT body of UDF "identity" is not an Arrow IPC stream/],
+    ['short-header', /header frame must be 16 bytes, got 5/],
+  ])('fails the call with ProtocolError and replaces the worker when it sends %s', async (mode, message) => {
+    const pool = await startPool(rogue(mode));
+    const udf = await pool.register({ module: fixture('identity.py') });
+    const error = await udf.apply(rows).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).message).toMatch(message);
+    await expect.poll(() => pool.restarts, { timeout: 10_000 }).toBe(1);
+  });
+});
