@@ -78,7 +78,11 @@ export class Pool implements AsyncDisposable {
   constructor(private readonly options: ResolvedPoolOptions, private readonly transport: RouterTransport) {
     this.python = findPython(options.python).python;
     this.env = workerEnv(options.threadsPerWorker, options.env);
-    this.receiving = transport.receiveLoop((id, frames) => this.onMessage(id, frames));
+    this.receiving = transport.receiveLoop((id, frames) => this.onMessage(id, frames)).catch((error: unknown) => {
+      // The socket failed under us: nothing more can arrive, so fail what waits rather than hang.
+      this.options.logger(`pyudf transport failed: ${String(error)}`, { worker: 'pool', stream: 'stderr' });
+      for (const slot of this.slots.values()) slot.process.kill('SIGKILL');
+    });
   }
 
   /** @internal */

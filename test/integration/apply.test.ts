@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { PoolClosedError, PythonError, type Pool } from '../../src/index.js';
+import { AbortError, PoolClosedError, PythonError, type Pool } from '../../src/index.js';
 import { fixture, startPool, waitFor } from '../helpers.js';
 
 const range = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
@@ -28,6 +28,19 @@ describe('apply', () => {
     expect(pool.stats()).toMatchObject({ queued: 2, workers: [{ id: 'w0', state: 'ready', inFlight: 2 }] });
     expect((await running).numRows).toBe(4);
     expect(pool.stats()).toMatchObject({ queued: 0, workers: [{ inFlight: 0 }] });
+  });
+
+  it('aborts a call by AbortSignal: queued batches are dropped and the pool keeps serving', async () => {
+    const pool = await startPool({ workers: 1, maxInFlightPerWorker: 1 });
+    const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 0.3 }, batchSize: 1 });
+    const controller = new AbortController();
+    const running = udf.apply(tableFromArrays({ x: range(20) }), { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    await expect(running).rejects.toBeInstanceOf(AbortError);
+    expect(pool.stats().queued).toBe(0);
+    const quick = await pool.register({ module: fixture('identity.py') });
+    expect((await quick.apply(tableFromArrays({ x: range(3) }))).numRows).toBe(3);
   });
 
   it('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {
