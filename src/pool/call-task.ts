@@ -11,12 +11,6 @@ export interface CallTaskInit {
 }
 
 export class CallTask {
-  readonly udfId: number;
-  readonly udfName: string;
-  readonly input: Table;
-  readonly batchIndex: number;
-  readonly retries: number;
-  readonly timeoutMs: number | undefined;
   readonly result: Promise<Table>;
   attempts = 0;
   settled = false;
@@ -25,9 +19,7 @@ export class CallTask {
   private resolveResult!: (table: Table) => void;
   private rejectResult!: (error: Error) => void;
 
-  constructor(init: CallTaskInit) {
-    ({ udfId: this.udfId, udfName: this.udfName, input: this.input, batchIndex: this.batchIndex,
-      retries: this.retries, timeoutMs: this.timeoutMs } = init);
+  constructor(readonly call: CallTaskInit) {
     this.result = new Promise<Table>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
@@ -36,13 +28,10 @@ export class CallTask {
     this.result.catch(() => undefined);
   }
 
-  get rows(): number {
-    return this.input.numRows;
-  }
 
   /** Serialised lazily, at dispatch, so only batches in flight hold a second copy; kept for retries. */
   encoded(): Uint8Array {
-    this.payload ??= tableToIPC(this.input, 'stream');
+    this.payload ??= tableToIPC(this.call.input, 'stream');
     return this.payload;
   }
 

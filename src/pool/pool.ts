@@ -300,7 +300,7 @@ export class Pool implements AsyncDisposable {
     const retried: CallTask[] = [];
     for (const task of slot.calls.values()) {
       if (task.settled) continue;
-      if (task.attempts <= task.retries) retried.push(task);
+      if (task.attempts <= task.call.retries) retried.push(task);
       else task.reject(crash(task.attempts));
     }
     slot.calls.clear();
@@ -333,7 +333,7 @@ export class Pool implements AsyncDisposable {
   private dispatch(): void {
     for (let i = 0; i < this.queue.length; i++) {
       const task = this.queue[i]!;
-      const slot = this.leastBusy(task.udfId);
+      const slot = this.leastBusy(task.call.udfId);
       if (!slot) continue;
       this.queue.splice(i--, 1);
       this.send(slot, task);
@@ -353,17 +353,17 @@ export class Pool implements AsyncDisposable {
     const requestId = this.nextRequest++;
     task.attempts++;
     slot.calls.set(requestId, task);
-    if (task.timeoutMs !== undefined) {
-      task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.timeoutMs);
+    if (task.call.timeoutMs !== undefined) {
+      task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.call.timeoutMs);
     }
-    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.udfId), task.encoded()]).catch(() => {
+    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.call.udfId), task.encoded()]).catch(() => {
       // The worker disconnected; its exit handler re-queues the batch.
     });
   }
 
   private onTimeout(slot: WorkerSlot, requestId: number, task: CallTask): void {
     slot.calls.delete(requestId);
-    task.reject(new UdfTimeoutError(task.udfName, task.timeoutMs ?? 0));
+    task.reject(new UdfTimeoutError(task.call.udfName, task.call.timeoutMs ?? 0));
     // Running Python cannot be interrupted safely; replace the worker.
     slot.process.kill('SIGKILL');
     this.notifyIfDrained();
@@ -375,11 +375,11 @@ export class Pool implements AsyncDisposable {
     const live = [...this.slots.values()];
     for (let i = 0; i < this.queue.length; i++) {
       const task = this.queue[i]!;
-      const servable = this.registry.has(task.udfId)
-        && live.some((s) => s.canServe(task.udfId) || s.state === 'starting' || s.state === 'initializing');
+      const servable = this.registry.has(task.call.udfId)
+        && live.some((s) => s.canServe(task.call.udfId) || s.state === 'starting' || s.state === 'initializing');
       if (servable && !brokenStart) continue;
       this.queue.splice(i--, 1);
-      task.reject(brokenStart ?? new PoolClosedError(`UDF "${task.udfName}" is no longer registered on any worker`));
+      task.reject(brokenStart ?? new PoolClosedError(`UDF "${task.call.udfName}" is no longer registered on any worker`));
     }
   }
 
@@ -418,7 +418,7 @@ export class Pool implements AsyncDisposable {
           try {
             return tableFromIPC(frames[1] ?? new Uint8Array());
           } catch (cause) {
-            throw new ProtocolError(`RESULT body of UDF "${task.udfName}" is not an Arrow IPC stream`, { cause });
+            throw new ProtocolError(`RESULT body of UDF "${task.call.udfName}" is not an Arrow IPC stream`, { cause });
           }
         });
         task.resolve(table);
@@ -443,7 +443,7 @@ export class Pool implements AsyncDisposable {
           // An ERROR about no request of ours means the worker could not read a message we sent.
           throw errorFromPayload(frames[1], `#${header.udfId}`);
         }
-        task.reject(this.settleOnProtocolError(task, () => errorFromPayload(frames[1], task.udfName, task.batchIndex)));
+        task.reject(this.settleOnProtocolError(task, () => errorFromPayload(frames[1], task.call.udfName, task.call.batchIndex)));
         this.afterCall();
         return;
       }

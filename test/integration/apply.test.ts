@@ -1,5 +1,5 @@
 // apply(): hooks, batching over several workers, order, result kinds, several UDFs, close().
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
@@ -41,6 +41,27 @@ describe('apply', () => {
     expect(pool.stats().queued).toBe(0);
     const quick = await pool.register({ module: fixture('identity.py') });
     expect((await quick.apply(tableFromArrays({ x: range(3) }))).numRows).toBe(3);
+  });
+
+  it('calls init exactly once per worker, however many batches follow', async () => {
+    const log = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-init-')), 'inits');
+    const pool = await startPool({ workers: 2 });
+    const udf = await pool.register({ module: fixture('counting_init.py'), conf: { log }, batchSize: 10 });
+    for (let i = 0; i < 3; i++) await udf.apply(tableFromArrays({ x: range(100) }));
+    const pids = readFileSync(log, 'utf8').trim().split('\n').map(Number).sort();
+    expect(pids).toEqual([...pool.workerPids].sort());
+  });
+
+  it('hands the caller result columns that view the received message, without a copy', async () => {
+    const pool = await startPool({ workers: 1 });
+    const udf = await pool.register({ module: fixture('identity.py') });
+    const n = 100_000;
+    const out = await udf.apply(tableFromArrays({ a: range(n), b: range(n) }));
+    const a = out.getChild('a')!.data[0]!.values;
+    const b = out.getChild('b')!.data[0]!.values;
+    // Both columns live in one ArrayBuffer: the ZeroMQ message itself, holding the whole IPC stream.
+    expect(a.buffer).toBe(b.buffer);
+    expect(a.buffer.byteLength).toBeGreaterThan(a.byteLength + b.byteLength);
   });
 
   it('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {

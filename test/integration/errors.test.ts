@@ -4,11 +4,29 @@ import { describe, expect, it } from 'vitest';
 import {
   InvalidInputError, InvalidOptionError, PyUdfError, PythonError, RowCountError, SchemaError,
 } from '../../src/index.js';
+import * as api from '../../src/index.js';
 import { fixture, startPool } from '../helpers.js';
 
 const xs = (...values: number[]) => tableFromArrays({ x: Float64Array.from(values) });
 
 describe('errors', () => {
+  it('exports every error as a PyUdfError subclass with its own stable code', () => {
+    const instances: PyUdfError[] = [
+      new api.PythonError('ValueError', 'm', '', [], 'apply', 'u', 0), new api.WorkerCrashedError('w0', 1, undefined, [], 1),
+      new api.UdfTimeoutError('u', 1), new api.ProtocolError('m'), new api.SchemaError('input', 'c', 'Int32', 'Utf8', 'u'),
+      new api.RowCountError('u', 0, 1, 2), new api.PoolClosedError('m'), new api.PythonEnvError('python3', 'p', 'f'),
+      new api.InvalidOptionError('o', 'm'), new api.InvalidInputError('m'), new api.AbortError(),
+    ];
+    const exported = Object.values(api).filter((v) => typeof v === 'function' && v.prototype instanceof PyUdfError);
+    expect(new Set(instances.map((e) => e.constructor))).toEqual(new Set(exported));
+    for (const error of instances) {
+      expect(error).toBeInstanceOf(Error);
+      expect(error.name).toBe(error.constructor.name);
+      expect(error.code).toMatch(/^ERR_[A-Z_]+$/);
+    }
+    expect(new Set(instances.map((e) => e.code)).size).toBe(instances.length);
+  });
+
   it('turns a Python exception into PythonError with type, message and the user\'s file and line, and keeps serving', async () => {
     const pool = await startPool({ workers: 1 });
     const udf = await pool.register({ module: fixture('failing.py') });
