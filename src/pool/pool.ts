@@ -188,16 +188,6 @@ export class Pool implements AsyncDisposable {
     if (!this.stopping) await this.unregisterEverywhere(udfId);
   }
 
-  /** @internal */
-  spec(udfId: number): UdfSpecMessage | undefined {
-    return this.registry.get(udfId)?.spec;
-  }
-
-  /** @internal */
-  get isClosing(): boolean {
-    return this.closing;
-  }
-
   // ---- workers -------------------------------------------------------------------------------
 
   private spawn(): WorkerSlot {
@@ -249,7 +239,6 @@ export class Pool implements AsyncDisposable {
   private async onReady(slot: WorkerSlot, info: WorkerInfo): Promise<void> {
     slot.info = info;
     slot.state = 'initializing';
-    this.startFailures = 0;
     slot.connected?.();
     // Snapshot now: UDFs registered from here on are sent to this slot by register() itself.
     const entries = [...this.registry.values()];
@@ -258,6 +247,8 @@ export class Pool implements AsyncDisposable {
     })));
     if (slot.state !== 'initializing') return;
     slot.state = 'ready';
+    // Only a worker that got as far as serving resets the back-off: one whose init crashes it does not.
+    this.startFailures = 0;
     this.dispatch();
     this.failUnservable();
   }
@@ -289,7 +280,7 @@ export class Pool implements AsyncDisposable {
   }
 
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
-    const wasStarting = slot.state === 'starting';
+    const wasStarting = slot.state === 'starting' || slot.state === 'initializing';
     slot.state = 'dead';
     slot.udfs.clear();
     this.slots.delete(slot.id);

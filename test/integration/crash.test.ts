@@ -37,6 +37,17 @@ describe('crashes', () => {
     expect((await identity.apply(rows(5))).numRows).toBe(5);
   });
 
+  it('fails register() with WorkerCrashedError when init kills the worker, and the pool recovers', async () => {
+    const pool = await startPool({ workers: 2 });
+    const error = await pool.register({ code: 'import os\ndef init(conf):\n    os._exit(5)\ndef apply(s, b):\n    return b\n' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as WorkerCrashedError).exitCode).toBe(5);
+    await waitFor(() => pool.readyWorkers === 2, 30_000, 'replacement workers');
+    const identity = await pool.register({ module: fixture('identity.py') });
+    expect((await identity.apply(rows(5))).numRows).toBe(5);
+  });
+
   it('reports a segfault by signal with the Python stack that faulthandler dumped', async () => {
     const pool = await startPool({ workers: 1, retries: 0 });
     const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'segfault' } });
