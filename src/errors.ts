@@ -16,6 +16,8 @@ export type PyUdfErrorCode =
 /** Base class of every error pyudf throws; `code` is stable across versions. */
 export abstract class PyUdfError extends Error {
   abstract readonly code: PyUdfErrorCode;
+  /** Which batch of the call, or which item of a stream, failed, when the failure belongs to one. */
+  batchIndex: number | undefined;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -44,12 +46,13 @@ export class PythonError extends PyUdfError {
     readonly phase: PythonPhase,
     readonly udf: string,
     /** Index of the failing batch within the call (apply phase only). */
-    readonly batchIndex: number | undefined,
+    batchIndex: number | undefined,
   ) {
     const where = frames.at(-1);
     const at = where ? ` (${where.file}:${where.line} in ${where.function})` : '';
     const batch = batchIndex === undefined ? '' : ` on batch ${batchIndex}`;
     super(`${pythonType}: ${pythonMessage}${at} — raised in ${phase}() of UDF "${udf}"${batch}\n${traceback}`);
+    this.batchIndex = batchIndex;
   }
 }
 
@@ -104,8 +107,9 @@ export class SchemaError extends PyUdfError {
 /** `apply` returned a different number of rows than it was given. */
 export class RowCountError extends PyUdfError {
   readonly code = 'ERR_ROW_COUNT' as const;
-  constructor(readonly udf: string, readonly batchIndex: number, readonly expected: number, readonly actual: number) {
+  constructor(readonly udf: string, batchIndex: number, readonly expected: number, readonly actual: number) {
     super(`apply() of UDF "${udf}" returned ${actual} rows for batch ${batchIndex} of ${expected} rows; it must return exactly one output row per input row`);
+    this.batchIndex = batchIndex;
   }
 }
 

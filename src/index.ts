@@ -3,8 +3,13 @@ export { createPool, Pool } from './pool/pool.js';
 export type { PoolStats, WorkerStats } from './pool/pool.js';
 export type { SlotState as WorkerState } from './pool/worker-slot.js';
 export type { PoolOptions } from './pool/options.js';
-export { Udf, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES } from './udf/udf.js';
-export type { ApplyOptions, JsonValue, RegisterOptions } from './udf/udf.js';
+export {
+  Udf, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_DELAY_MS,
+} from './udf/udf.js';
+export type { ApplyOptions, BatchEvent, JsonValue, RegisterOptions } from './udf/udf.js';
+export { DEFAULT_MAX_IN_FLIGHT } from './udf/stream.js';
+export type { StreamItem, StreamOptions, StreamSource } from './udf/stream.js';
+export type { Row } from './udf/rows.js';
 export type { Logger, LogStream } from './worker/worker-process.js';
 export {
   AbortError, InvalidInputError, InvalidOptionError, PoolClosedError, ProtocolError, PythonEnvError, PythonError,

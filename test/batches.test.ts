@@ -23,11 +23,16 @@ describe('splitIntoBatches', () => {
     expect(second!.getChild('x')!.data[0]!.values.buffer).toBe(input.getChild('x')!.data[0]!.values.buffer);
   });
 
-  it('never spans two input batches, so each piece is one record batch', () => {
-    const input = new Table([...table(3).batches, ...table(5).batches]);
+  it('slices large input batches and groups runs of small ones, keeping row order', () => {
+    const input = new Table([...table(3).batches, ...table(5).batches, ...table(1).batches, ...table(1).batches, ...table(2).batches]);
     const pieces = splitIntoBatches(input, 4, 1 << 30);
-    expect(pieces.map((p) => p.numRows)).toEqual([3, 4, 1]);
-    expect(pieces.every((p) => p.batches.length === 1)).toBe(true);
+    expect(pieces.map((p) => p.batches.map((b) => b.numRows))).toEqual([[3], [4], [1], [1, 1, 2]]);
+    expect(pieces.flatMap((p) => Array.from(p.getChild('x')!.toArray()))).toEqual([0, 1, 2, 0, 1, 2, 3, 4, 0, 0, 0, 1]);
+  });
+
+  it('groups a thousand one-row batches into a few pieces', () => {
+    const input = new Table(Array.from({ length: 1000 }, () => table(1).batches[0]!));
+    expect(splitIntoBatches(input, 256, 1 << 30).map((p) => p.numRows)).toEqual([256, 256, 256, 232]);
   });
 
   it('turns a zero-row table into one zero-row piece with its schema', () => {

@@ -44,6 +44,17 @@ def to_batches(result: Any) -> list[pa.RecordBatch]:
     return normalise(result)[1]
 
 
+def one_batch(schema: pa.Schema, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """The single batch `apply` sees for a CALL stream: the only one, the concatenation of several
+    (coalesced small inputs; this copies), or a zero-row batch when there is none."""
+    if len(batches) == 1:
+        return batches[0]
+    if not batches:
+        return empty_batch(schema)
+    combined = pa.Table.from_batches(batches, schema=schema).combine_chunks().to_batches()
+    return combined[0] if combined else empty_batch(schema)
+
+
 def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
     """A zero-row batch of `schema`: what a CALL stream with no batches stands for."""
     return pa.RecordBatch.from_pylist([], schema=schema)

@@ -122,9 +122,7 @@ class Worker:
         if entry is None:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
         schema, batches = p.read_ipc_stream(body)
-        if len(batches) > 1:
-            raise p.ProtocolError(f"CALL body must hold at most one record batch, got {len(batches)}")
-        batch = batches[0] if batches else convert.empty_batch(schema)
+        batch = convert.one_batch(schema, batches)
         try:
             out_schema, out_batches = convert.normalise(entry.apply(entry.state, batch))
             result = p.write_ipc_stream(out_schema, out_batches)

@@ -68,3 +68,12 @@ def test_empty_batch_has_the_schema_and_no_rows() -> None:
     schema = pa.schema([("a", pa.int64()), ("s", pa.struct([("f", pa.list_(pa.string()))]))])
     batch = convert.empty_batch(schema)
     assert batch.num_rows == 0 and batch.schema == schema
+
+
+def test_one_batch_concatenates_several_in_order() -> None:
+    schema = pa.schema([("x", pa.int64())])
+    first = pa.record_batch([pa.array([1, 2])], schema=schema)
+    second = pa.record_batch([pa.array([3])], schema=schema)
+    assert convert.one_batch(schema, [first]) is first
+    assert convert.one_batch(schema, [first, second]).column(0).to_pylist() == [1, 2, 3]
+    assert convert.one_batch(schema, []).num_rows == 0

@@ -140,13 +140,11 @@ def test_protocol_errors_are_answered_and_survived(
     assert pool.request(p.CALL, 60, 1, ipc_bytes([INPUT]))[0].kind == p.RESULT
 
 
-def test_call_with_garbage_or_two_batches_is_a_protocol_error(pool: Pool, udf_file: Path) -> None:
+def test_call_with_garbage_is_a_protocol_error(pool: Pool, udf_file: Path) -> None:
     pool.start()
     pool.register(1, module=str(udf_file), conf={"k": 1})
     _, bodies = pool.request(p.CALL, 2, 1, b"not an arrow stream")
     assert "Arrow IPC stream" in error_payload(bodies)["message"]
-    _, bodies = pool.request(p.CALL, 3, 1, ipc_bytes([INPUT, INPUT]))
-    assert "at most one record batch, got 2" in error_payload(bodies)["message"]
 
 
 def test_closing_stdin_ends_the_worker(pool: Pool) -> None:

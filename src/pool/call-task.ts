@@ -13,6 +13,8 @@ export interface CallTaskInit {
 export class CallTask {
   readonly result: Promise<Table>;
   attempts = 0;
+  /** When the batch was last sent to a worker (performance.now()), for latency metrics. */
+  sentAt: number | undefined;
   settled = false;
   timer: NodeJS.Timeout | undefined;
   private payload: Uint8Array | undefined;

@@ -182,6 +182,11 @@ export class Pool implements AsyncDisposable {
     this.notifyIfDrained();
   }
 
+  /** @internal True while some worker has the UDF initialised and serving. */
+  isServing(udfId: number): boolean {
+    return !this.closing && [...this.slots.values()].some((slot) => slot.canServe(udfId));
+  }
+
   /** @internal Frees a UDF's state in every worker. */
   async unregister(udfId: number): Promise<void> {
     this.registry.delete(udfId);
@@ -343,6 +348,7 @@ export class Pool implements AsyncDisposable {
   private send(slot: WorkerSlot, task: CallTask): void {
     const requestId = this.nextRequest++;
     task.attempts++;
+    task.sentAt = performance.now();
     slot.calls.set(requestId, task);
     if (task.call.timeoutMs !== undefined) {
       task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.call.timeoutMs);

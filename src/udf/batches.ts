@@ -2,23 +2,43 @@
 import { type Data, DataType, makeData, RecordBatch, Struct, Table, util } from 'apache-arrow';
 
 /**
- * Slices (zero-copy) each input record batch into pieces of at most `batchSize` rows whose estimated
- * size stays under `maxBatchBytes`. Pieces never span two input batches, so each is one RecordBatch.
+ * Cuts a table into the pieces sent to workers, each at most `batchSize` rows and about
+ * `maxBatchBytes`: large record batches are sliced (zero-copy), and runs of small ones are grouped
+ * into one piece (the worker concatenates them), so many tiny batches do not cost one round trip each.
  * A table without rows yields one zero-row table, so the worker still reports the output schema.
  */
 export function splitIntoBatches(table: Table, batchSize: number, maxBatchBytes: number): Table[] {
   if (table.numRows === 0) return [new Table(table.schema)];
   const pieces: Table[] = [];
+  let group: RecordBatch[] = [];
+  let groupRows = 0;
+  let groupBytes = 0;
+  const flush = (): void => {
+    if (group.length) pieces.push(new Table(group));
+    group = [];
+    groupRows = 0;
+    groupBytes = 0;
+  };
   for (const batch of table.batches) {
     if (batch.numRows === 0) continue;
-    // apache-arrow JS writes a sliced view column (Utf8View, BinaryView) wrongly unless it is re-based;
-    // views nested inside other types cannot be re-based, so such batches go whole.
-    const rowsPerPiece = hasNestedViews(batch.data) ? batch.numRows : rowsWithinBounds(batch, batchSize, maxBatchBytes);
-    for (let start = 0; start < batch.numRows; start += rowsPerPiece) {
-      const piece = batch.slice(start, Math.min(start + rowsPerPiece, batch.numRows));
-      pieces.push(new Table(start === 0 ? piece : rebaseViews(piece)));
+    const bytes = batch.data.byteLength;
+    if (batch.numRows > batchSize || bytes > maxBatchBytes || hasNestedViews(batch.data)) {
+      flush();
+      // apache-arrow JS writes a sliced view column (Utf8View, BinaryView) wrongly unless it is re-based;
+      // views nested inside other types cannot be re-based, so such batches go whole.
+      const rowsPerPiece = hasNestedViews(batch.data) ? batch.numRows : rowsWithinBounds(batch, batchSize, maxBatchBytes);
+      for (let start = 0; start < batch.numRows; start += rowsPerPiece) {
+        const piece = batch.slice(start, Math.min(start + rowsPerPiece, batch.numRows));
+        pieces.push(new Table(start === 0 ? piece : rebaseViews(piece)));
+      }
+      continue;
     }
+    if (groupRows + batch.numRows > batchSize || groupBytes + bytes > maxBatchBytes) flush();
+    group.push(batch);
+    groupRows += batch.numRows;
+    groupBytes += bytes;
   }
+  flush();
   return pieces;
 }
 

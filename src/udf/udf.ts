@@ -1,6 +1,7 @@
 // A registered UDF: splits input into batches, runs them on the pool, checks and reassembles results.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { RecordBatch, type Schema, Table, type TypeMap } from 'apache-arrow';
 import {
   AbortError, InvalidInputError, InvalidOptionError, PoolClosedError, RowCountError,
@@ -10,7 +11,12 @@ import { nonNegativeInteger, positiveInteger } from '../pool/options.js';
 import type { Pool } from '../pool/pool.js';
 import type { UdfSpecMessage } from '../protocol/wire.js';
 import { splitIntoBatches } from './batches.js';
+import { MicroBatcher } from './micro-batcher.js';
+import type { Row } from './rows.js';
 import { checkSchema } from './schema-check.js';
+import {
+  DEFAULT_MAX_IN_FLIGHT, type StreamItem, type StreamOptions, type StreamSource, streamThrough, toNodeTransform, toTransformStream,
+} from './stream.js';
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
@@ -39,6 +45,10 @@ export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeM
   readonly timeoutMs?: number;
   /** Re-sends of a batch whose worker died. Default: the pool's `retries` (1). */
   readonly retries?: number;
+  /** `call()`/`callTable()`: flush a shared batch once this many rows wait. Default 1024. */
+  readonly maxBatchRows?: number;
+  /** `call()`/`callTable()`: flush a shared batch this long after its first row arrived. Default 2 ms. */
+  readonly maxDelayMs?: number;
 }
 
 export interface ApplyOptions {
@@ -57,10 +67,14 @@ export interface UdfSettings {
   readonly maxBatchBytes: number;
   readonly timeoutMs: number | undefined;
   readonly retries: number;
+  readonly maxBatchRows: number;
+  readonly maxDelayMs: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 65_536;
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH_ROWS = 1024;
+export const DEFAULT_MAX_DELAY_MS = 2;
 
 let inlineCounter = 0;
 
@@ -101,7 +115,11 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
     maxBatchBytes: options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
     timeoutMs: options.timeoutMs,
     retries: options.retries ?? poolRetries,
+    maxBatchRows: options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
   };
+  positiveInteger('maxBatchRows', settings.maxBatchRows);
+  nonNegativeInteger('maxDelayMs', settings.maxDelayMs);
   positiveInteger('batchSize', settings.batchSize);
   positiveInteger('maxBatchBytes', settings.maxBatchBytes);
   nonNegativeInteger('retries', settings.retries);
@@ -112,13 +130,28 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   return { spec, settings };
 }
 
+/** One batch a worker finished, reported to `observe()` listeners (metrics, logging). */
+export interface BatchEvent {
+  readonly udf: string;
+  readonly rows: number;
+  /** From sending the batch to its answer: transfer and compute, not time queued. */
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
 /** A UDF registered on a pool. `apply` keeps row order; `close()` frees its state in the workers. */
 export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> implements AsyncDisposable {
   private closed = false;
   private readonly running = new Set<Promise<unknown>>();
+  private readonly observers = new Set<(event: BatchEvent) => void>();
+  private readonly batcher: MicroBatcher;
 
   /** @internal use pool.register() */
-  constructor(private readonly pool: Pool, readonly id: number, private readonly settings: UdfSettings) {}
+  constructor(private readonly pool: Pool, readonly id: number, private readonly settings: UdfSettings) {
+    this.batcher = new MicroBatcher((table) => this.run(table, {}), {
+      maxBatchRows: settings.maxBatchRows, maxDelayMs: settings.maxDelayMs, input: settings.input,
+    });
+  }
 
   get name(): string {
     return this.settings.name;
@@ -132,17 +165,72 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     return this.settings.output as Schema<Out> | undefined;
   }
 
+  /** True while at least one worker has this UDF initialised and can serve it. */
+  get ready(): boolean {
+    return !this.closed && this.pool.isServing(this.id);
+  }
+
   /** Runs `apply` over every row: batches go to the workers concurrently; results keep input order. */
   apply<I extends In = In>(input: Table<I> | RecordBatch<I>, options: ApplyOptions = {}): Promise<Table<Out>> {
-    const run = this.run(input as unknown as Table | RecordBatch, options);
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run)).catch(() => undefined);
-    return run;
+    return this.track(this.run(toTable(input as unknown as Table | RecordBatch), options)) as Promise<Table<Out>>;
+  }
+
+  /**
+   * Streams batches, tables or row objects through the UDF and yields result batches in input order,
+   * with at most `maxInFlight` batches in flight: a slow consumer slows the source.
+   */
+  stream(source: StreamSource | NodeJS.ReadableStream, options: StreamOptions = {}): AsyncGenerator<RecordBatch<Out>> {
+    this.assertOpen();
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    const rowsPerBatch = options.rowsPerBatch ?? this.settings.maxBatchRows;
+    positiveInteger('maxInFlight', maxInFlight);
+    positiveInteger('rowsPerBatch', rowsPerBatch);
+    const signal = options.signal;
+    const run = (table: Table, index: number): Promise<Table> =>
+      this.track(this.run(table, signal ? { signal, firstBatchIndex: index } : { firstBatchIndex: index }));
+    return streamThrough(source as StreamSource, run, {
+      maxInFlight, rowsPerBatch, input: this.settings.input, signal,
+    }) as AsyncGenerator<RecordBatch<Out>>;
+  }
+
+  /** A Web TransformStream: write batches, tables or row objects; read result batches in order. */
+  transformStream(options: StreamOptions = {}): TransformStream<StreamItem, RecordBatch<Out>> {
+    return toTransformStream((source) => this.stream(source, options)) as TransformStream<StreamItem, RecordBatch<Out>>;
+  }
+
+  /** A Node object-mode transform (Duplex) for `stream.pipeline()`: batches, tables or rows in; result batches out. */
+  nodeTransform(options: StreamOptions = {}): Duplex {
+    return toNodeTransform((source) => this.stream(source, options));
+  }
+
+  /**
+   * Runs one row (a plain object) and resolves with its result row. Concurrent calls are coalesced
+   * into batches of up to `maxBatchRows`, waiting at most `maxDelayMs`; a row whose batch raises in
+   * Python is retried alone, so only the caller whose row raises gets the PythonError.
+   */
+  call(row: Row): Promise<Record<string, unknown>> {
+    this.assertOpen();
+    return this.track(this.batcher.callRow(row));
+  }
+
+  /** Like `apply`, but coalesced with concurrent `call`/`callTable` callers into shared batches. */
+  callTable<I extends In = In>(input: Table<I> | RecordBatch<I>): Promise<Table<Out>> {
+    this.assertOpen();
+    const table = toTable(input as unknown as Table | RecordBatch);
+    if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
+    return this.track(this.batcher.callTable(table)) as Promise<Table<Out>>;
+  }
+
+  /** Calls `listener` for every batch a worker finishes; returns a function that unsubscribes. */
+  observe(listener: (event: BatchEvent) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
   }
 
   /** Waits for running calls, then unregisters the UDF and frees its state in every worker. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.batcher.flush();
     this.closed = true;
     await Promise.allSettled([...this.running]);
     await this.pool.unregister(this.id);
@@ -152,23 +240,35 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     await this.close();
   }
 
-  private async run(input: Table | RecordBatch, options: ApplyOptions): Promise<Table<Out>> {
+  private assertOpen(): void {
     if (this.closed) throw new PoolClosedError(`UDF "${this.name}" is closed; register it again to use it`);
-    const table = toTable(input);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  /** Splits a table into batches, runs them on the pool, checks every result, and reassembles them. */
+  private async run(table: Table, options: ApplyOptions & { readonly firstBatchIndex?: number }): Promise<Table> {
+    this.assertOpen();
     if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
     const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
     if (options.timeoutMs !== undefined) positiveInteger('timeoutMs', options.timeoutMs);
     options.signal?.throwIfAborted();
 
     const pieces = splitIntoBatches(table, this.settings.batchSize, this.settings.maxBatchBytes);
-    const tasks: CallTask[] = pieces.map((piece, batchIndex) => this.pool.submit({
-      udfId: this.id, udfName: this.name, input: piece, batchIndex, retries: this.settings.retries, timeoutMs,
+    const first = options.firstBatchIndex ?? 0;
+    const tasks: CallTask[] = pieces.map((piece, i) => this.pool.submit({
+      udfId: this.id, udfName: this.name, input: piece, batchIndex: first + i, retries: this.settings.retries, timeoutMs,
     }));
+    if (this.observers.size) for (const task of tasks) this.report(task);
     const onAbort = (): void => this.pool.cancel(tasks, new AbortError({ cause: options.signal?.reason }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const results = await Promise.all(tasks.map((task) => task.result));
-      return this.assemble(results, pieces);
+      return this.assemble(results, pieces, first);
     } catch (error) {
       // One batch failed: the others of this call are not needed any more.
       this.pool.cancel(tasks, error instanceof Error ? error : new Error(String(error)));
@@ -178,17 +278,26 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     }
   }
 
-  private assemble(results: Table[], pieces: Table[]): Table<Out> {
+  private report(task: CallTask): void {
+    const emit = (ok: boolean): void => {
+      if (task.sentAt === undefined) return; // cancelled before it was sent
+      const event: BatchEvent = { udf: this.name, rows: task.call.input.numRows, durationMs: performance.now() - task.sentAt, ok };
+      for (const listener of this.observers) listener(event);
+    };
+    task.result.then(() => emit(true), () => emit(false));
+  }
+
+  private assemble(results: Table[], pieces: Table[], firstBatchIndex: number): Table {
     const first = results[0]!;
     const declared = this.settings.output;
     results.forEach((result, i) => {
       const expected = pieces[i]!.numRows;
-      if (result.numRows !== expected) throw new RowCountError(this.name, i, expected, result.numRows);
+      if (result.numRows !== expected) throw new RowCountError(this.name, firstBatchIndex + i, expected, result.numRows);
       // Every batch must agree with the declared schema, or with the first batch when none is declared.
       checkSchema(declared ?? first.schema, result.schema, 'output', this.name);
     });
     const batches = results.flatMap((result) => result.batches);
-    return (batches.length ? new Table(batches) : new Table(first.schema)) as unknown as Table<Out>;
+    return batches.length ? new Table(batches) : new Table(first.schema);
   }
 }
 
