@@ -17,7 +17,7 @@ describe('README', () => {
     expect(ci.split('\n').filter((l) => l.startsWith('npm '))).toEqual(commands);
   });
 
-  it.each(['model.py', 'main.mjs', 'typed.ts'])('shows examples/quickstart/%s exactly', (name) => {
+  it.each(['model.py', 'main.mjs', 'typed.ts', 'stream.mjs', 'rows.mjs'])('shows examples/quickstart/%s exactly', (name) => {
     const block = new RegExp(`<!-- quickstart:${name.replace('.', '\\.')} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(readme);
     expect(block?.[1]).toBe(example(name));
   });
@@ -28,6 +28,14 @@ describe('README', () => {
     const { stdout } = await execa('node', ['examples/quickstart/main.mjs'], { cwd: ROOT, env, extendEnv: false });
     expect(stdout).toContain('Float64Array(3) [ 20.5, 41, 61.5 ]');
     expect(stdout).toMatch(/ValueError \{\s+file: '.*examples\/quickstart\/model\.py',\s+line: 13,\s+function: 'apply'/);
+  });
+
+  it.each([
+    ['stream.mjs', '[ 0, 20.5, 41, 61.5, 82, 2050 ]'],
+    ['rows.mjs', '{ score: 2501.5 } 5000 calls in 5 batches'],
+  ])('%s prints what its comment says', async (name, expected) => {
+    const { stdout } = await execa('node', [`examples/quickstart/${name}`], { cwd: ROOT });
+    expect(stdout.trim()).toBe(expected);
   });
 
   it('typed quick start runs', async () => {
