@@ -1,7 +1,7 @@
 // Coalesces concurrent small calls (single rows, small tables) into shared batches, and splits the
 // answers back; a batch that raises is bisected so only the callers whose rows raise get the error.
 import { type Schema, Table, util } from 'apache-arrow';
-import { PythonError } from '../errors.js';
+import { AbortError, PythonError } from '../errors.js';
 import { type Row, rowToObject, rowsToTable } from './rows.js';
 
 export interface MicroBatcherOptions {
@@ -24,12 +24,12 @@ export class MicroBatcher {
 
   constructor(private readonly run: (table: Table) => Promise<Table>, private readonly options: MicroBatcherOptions) {}
 
-  callRow(row: Row): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'row', row, resolve, reject }, 1));
+  callRow(row: Row, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.abortable(signal, (resolve, reject) => ({ kind: 'row', row, resolve, reject }), 1);
   }
 
-  callTable(table: Table): Promise<Table> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'table', table, resolve, reject }, table.numRows));
+  callTable(table: Table, signal?: AbortSignal): Promise<Table> {
+    return this.abortable(signal, (resolve, reject) => ({ kind: 'table', table, resolve, reject }), table.numRows);
   }
 
   /** Sends whatever waits now (used when closing). */
@@ -40,6 +40,32 @@ export class MicroBatcher {
     this.pending = [];
     this.pendingRows = 0;
     for (const group of groupBySchema(entries)) void this.runGroup(group);
+  }
+
+  /**
+   * Queues an entry whose caller may abort: a waiting entry is removed from the queue; one already
+   * sent is answered with AbortError at once, and its row's result is dropped when it arrives.
+   */
+  private abortable<T>(
+    signal: AbortSignal | undefined,
+    make: (resolve: (value: T) => void, reject: (error: Error) => void) => Entry,
+    rows: number,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(new AbortError({ cause: signal.reason }));
+      const onAbort = (): void => {
+        const index = this.pending.indexOf(entry);
+        if (index >= 0) {
+          this.pending.splice(index, 1);
+          this.pendingRows -= rows;
+        }
+        reject(new AbortError({ cause: signal?.reason }));
+      };
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      const entry = make((value) => { done(); resolve(value); }, (error) => { done(); reject(error); });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.enqueue(entry, rows);
+    });
   }
 
   private enqueue(entry: Entry, rows: number): void {

@@ -58,6 +58,11 @@ export interface ApplyOptions {
   readonly timeoutMs?: number;
 }
 
+export interface CallOptions {
+  /** Gives up on the call: the caller gets AbortError; a row already sent is computed but dropped. */
+  readonly signal?: AbortSignal;
+}
+
 /** @internal settings of a registered UDF, with defaults applied. */
 export interface UdfSettings {
   readonly name: string;
@@ -208,17 +213,17 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
    * into batches of up to `maxBatchRows`, waiting at most `maxDelayMs`; a row whose batch raises in
    * Python is retried alone, so only the caller whose row raises gets the PythonError.
    */
-  call(row: Row): Promise<Record<string, unknown>> {
+  call(row: Row, options: CallOptions = {}): Promise<Record<string, unknown>> {
     this.assertOpen();
-    return this.track(this.batcher.callRow(row));
+    return this.track(this.batcher.callRow(row, options.signal));
   }
 
   /** Like `apply`, but coalesced with concurrent `call`/`callTable` callers into shared batches. */
-  callTable<I extends In = In>(input: Table<I> | RecordBatch<I>): Promise<Table<Out>> {
+  callTable<I extends In = In>(input: Table<I> | RecordBatch<I>, options: CallOptions = {}): Promise<Table<Out>> {
     this.assertOpen();
     const table = toTable(input as unknown as Table | RecordBatch);
     if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
-    return this.track(this.batcher.callTable(table)) as Promise<Table<Out>>;
+    return this.track(this.batcher.callTable(table, options.signal)) as Promise<Table<Out>>;
   }
 
   /** Calls `listener` for every batch a worker finishes; returns a function that unsubscribes. */

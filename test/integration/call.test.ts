@@ -1,7 +1,7 @@
 // udf.call(): single rows, coalesced under concurrency into few round trips, errors isolated per caller.
 import { Field, Int32, Schema, Utf8, tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { PythonError, type BatchEvent } from '../../src/index.js';
+import { AbortError, PythonError, type BatchEvent } from '../../src/index.js';
 import { fixture, startPool } from '../helpers.js';
 
 const double = 'import pyarrow.compute as pc\ndef apply(state, batch):\n    return {"y": pc.multiply(batch.column("x"), 2), "x": batch.column("x")}\n';
@@ -37,6 +37,20 @@ describe('call', () => {
     expect(reason).toBeInstanceOf(PythonError);
     expect(reason.pythonMessage).toBe('negative input -1.0');
     expect(outcomes.every((o, i) => i === 123 || (o.status === 'fulfilled' && o.value['x'] === i))).toBe(true);
+  });
+
+  it('aborts a waiting call by AbortSignal without disturbing the others in its batch', async () => {
+    const pool = await startPool({ workers: 1 });
+    const udf = await pool.register({ code: double, maxDelayMs: 200, maxBatchRows: 1_000 });
+    const batches: BatchEvent[] = [];
+    udf.observe((event) => batches.push(event));
+    const controller = new AbortController();
+    const aborted = udf.call({ x: 1 }, { signal: controller.signal });
+    const kept = udf.call({ x: 2 });
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(AbortError);
+    expect(await kept).toEqual({ x: 2, y: 4 });
+    expect(batches.map((b) => b.rows)).toEqual([1]);
   });
 
   it('builds rows with the declared input schema, and returns nested values as plain arrays and objects', async () => {

@@ -1,0 +1,77 @@
+// POST /v2/models/{name}/infer: request body to table, one shared-batch call, table to response body.
+import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { InvalidInputError } from '../errors.js';
+import { type InferRequest, inferResponseBody, parseInferRequest } from './infer-body.js';
+import type { InferProtocol } from './metrics.js';
+import type { ServableUdf } from './options.js';
+import type { Reply } from './reply.js';
+import { tensorsToTable } from './tensor-decode.js';
+import { columnToTensor } from './tensor-encode.js';
+
+/** The media type of a raw Arrow IPC stream body, in requests and in their replies. */
+export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+
+export interface InferCall {
+  readonly udf: ServableUdf;
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  readonly headerLength: string | undefined;
+  /** Fires when the client goes away or the server stops waiting. */
+  readonly signal: AbortSignal;
+}
+
+/** How a request is encoded, from its headers alone (so it can label metrics even when parsing fails). */
+export function inferProtocol(contentType: string | undefined, headerLength: string | undefined): InferProtocol {
+  if (mediaType(contentType) === ARROW_STREAM) return 'arrow';
+  return headerLength === undefined ? 'json' : 'binary';
+}
+
+const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+
+/** Runs one inference request; throws InvalidInputError for a bad request and the UDF's errors as they come. */
+export async function infer(call: InferCall): Promise<Reply> {
+  if (inferProtocol(call.contentType, call.headerLength) === 'arrow') return inferArrow(call);
+  const request = parseInferRequest(call.body, call.headerLength);
+  const wanted = requestedOutputs(request, call.udf);
+  const input = tensorsToTable(request.inputs, call.udf.inputSchema);
+  const result = await call.udf.callTable(input, { signal: call.signal });
+  const names = wanted ?? result.schema.fields.map((f) => f.name);
+  const outputs = names.map((name) => {
+    const column = result.getChild(name);
+    if (!column) throw new InvalidInputError(`unknown output "${name}"; the model returned ${describe(result)}`);
+    const binary = request.outputs?.find((o) => o.name === name)?.binary ?? request.binaryByDefault;
+    return columnToTensor(name, column, binary, call.udf.name);
+  });
+  const { headers, chunks } = inferResponseBody(call.udf.name, request.id, outputs);
+  return { status: 200, headers, chunks };
+}
+
+/** Output names asked for, checked against the declared output schema (when there is one) before running. */
+function requestedOutputs(request: InferRequest, udf: ServableUdf): string[] | undefined {
+  if (!request.outputs) return undefined;
+  const names = request.outputs.map((o) => o.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new InvalidInputError(`output "${twice}" is requested twice`);
+  const declared = udf.outputSchema?.fields.map((f) => f.name);
+  const unknown = declared ? names.find((name) => !declared.includes(name)) : undefined;
+  if (declared && unknown !== undefined) {
+    throw new InvalidInputError(`unknown output "${unknown}"; the model returns ${declared.map((n) => `"${n}"`).join(', ')}`);
+  }
+  return names;
+}
+
+function describe(table: Table): string {
+  return table.schema.fields.map((f) => `"${f.name}"`).join(', ') || 'no columns';
+}
+
+async function inferArrow(call: InferCall): Promise<Reply> {
+  let input: Table;
+  try {
+    input = tableFromIPC(call.body);
+  } catch (cause) {
+    throw new InvalidInputError(`the body is not an Arrow IPC stream: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  if (input.schema.fields.length === 0) throw new InvalidInputError('the Arrow IPC stream has no columns');
+  const result = await call.udf.callTable(input, { signal: call.signal });
+  return { status: 200, headers: { 'content-type': ARROW_STREAM }, chunks: [tableToIPC(result, 'stream')] };
+}

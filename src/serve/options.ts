@@ -1,0 +1,112 @@
+// createServer() options, their documented defaults, and validation at the boundary.
+import path from 'node:path';
+import type { Schema, Table } from 'apache-arrow';
+import { InvalidOptionError } from '../errors.js';
+import { nonNegativeInteger, positiveInteger } from '../pool/options.js';
+import type { PoolOptions } from '../pool/options.js';
+import type { Pool } from '../pool/pool.js';
+import type { BatchEvent, RegisterOptions } from '../udf/udf.js';
+
+/** What the server needs of a registered UDF; `Udf` has it all. */
+export interface ServableUdf {
+  readonly name: string;
+  readonly inputSchema?: Schema | undefined;
+  readonly outputSchema?: Schema | undefined;
+  /** True while at least one worker has the UDF initialised. */
+  readonly ready: boolean;
+  /** Runs a table through the UDF, sharing batches with concurrent calls. */
+  callTable(table: Table, options?: { signal?: AbortSignal }): Promise<Table>;
+  observe(listener: (event: BatchEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export type ServeLogLevel = 'info' | 'warn' | 'error';
+
+/** Receives the server's log lines; `requestId` ties an error to the reply the client got. */
+export type ServeLogger = (message: string, meta: { readonly level: ServeLogLevel; readonly requestId?: string }) => void;
+
+export const defaultServeLogger: ServeLogger = (message, { requestId }) => {
+  process.stderr.write(`[pyudf serve]${requestId ? ` ${requestId}` : ''} ${message}\n`);
+};
+
+export interface ServeOptions {
+  /** The model, as `pool.register()` takes it (module or code, conf, input/output schemas…). Give this or `udf`. */
+  readonly model?: RegisterOptions;
+  /** A UDF already registered, to serve instead of `model`; the server does not close it. */
+  readonly udf?: ServableUdf;
+  /** The pool to register `model` on; close() leaves it open. Default: a new pool from `poolOptions`, closed by close(). */
+  readonly pool?: Pool;
+  /** Options of the pool the server creates when `pool` is not given. Default: createPool()'s defaults. */
+  readonly poolOptions?: PoolOptions;
+  /** TCP port; 0 picks a free one (see `server.url`). Default 8000, the Open Inference Protocol's usual port. */
+  readonly port?: number;
+  /** Interface to listen on. Default '127.0.0.1' (this machine only); '0.0.0.0' for every interface. */
+  readonly host?: string;
+  /** Largest request body accepted; larger ones get 413 before they are read. Default 64 MiB. */
+  readonly maxBodyBytes?: number;
+  /** How long close() waits for in-flight requests before cancelling them with 503. Default 30 000 ms. */
+  readonly drainTimeoutMs?: number;
+  /** Receives the server's log lines (errors with tracebacks, start, stop). Default: stderr, prefixed `[pyudf serve]`. */
+  readonly logger?: ServeLogger;
+}
+
+export interface ResolvedServeOptions {
+  readonly model: RegisterOptions | undefined;
+  readonly udf: ServableUdf | undefined;
+  readonly pool: Pool | undefined;
+  readonly poolOptions: PoolOptions;
+  /** The name in URLs, known before the model is loaded. */
+  readonly modelName: string;
+  readonly port: number;
+  readonly host: string;
+  readonly maxBodyBytes: number;
+  readonly drainTimeoutMs: number;
+  readonly logger: ServeLogger;
+}
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('createServer', 'expects an options object');
+  const { model, udf } = options;
+  if ((model === undefined) === (udf === undefined)) {
+    throw new InvalidOptionError('model', 'give exactly one of "model" (what pool.register() takes) and "udf" (a registered UDF)');
+  }
+  if (udf && (options.pool || options.poolOptions)) {
+    throw new InvalidOptionError('pool', '"pool" and "poolOptions" apply to "model"; a given "udf" already runs on its pool');
+  }
+  if (options.pool && options.poolOptions) throw new InvalidOptionError('poolOptions', 'give "pool" or "poolOptions", not both');
+  const resolved: ResolvedServeOptions = {
+    model,
+    udf,
+    pool: options.pool,
+    poolOptions: options.poolOptions ?? {},
+    modelName: udf?.name ?? modelName(model!),
+    port: options.port ?? DEFAULT_PORT,
+    host: options.host ?? DEFAULT_HOST,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    logger: options.logger ?? defaultServeLogger,
+  };
+  nonNegativeInteger('port', resolved.port);
+  if (resolved.port > 65_535) throw new InvalidOptionError('port', `must be at most 65535, got ${resolved.port}`);
+  if (typeof resolved.host !== 'string' || resolved.host === '') throw new InvalidOptionError('host', 'must be a host name or address');
+  positiveInteger('maxBodyBytes', resolved.maxBodyBytes);
+  nonNegativeInteger('drainTimeoutMs', resolved.drainTimeoutMs);
+  if (typeof resolved.logger !== 'function') throw new InvalidOptionError('logger', 'must be a function (message, meta) => void');
+  return resolved;
+}
+
+/** The model's name in URLs: its `name`, else the module's file name, as register() would pick. */
+function modelName(model: RegisterOptions): string {
+  if (typeof model !== 'object' || model === null) throw new InvalidOptionError('model', 'must be an options object for pool.register()');
+  const name = model.name ?? (typeof model.module === 'string' ? path.basename(model.module, '.py') : undefined);
+  if (name === undefined) throw new InvalidOptionError('model.name', 'is required with inline "code": it names the model in URLs');
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new InvalidOptionError('model.name', `must be a non-empty URL-safe name (letters, digits, _ . -), got ${JSON.stringify(name)}`);
+  }
+  return name;
+}

@@ -1,0 +1,52 @@
+// The Open Inference Protocol's REST paths (plus /metrics), matched to a route or a 404/405 RequestError.
+import { RequestError } from './http-errors.js';
+
+export type Route =
+  | { readonly name: 'live' | 'ready' | 'server' | 'metrics' }
+  | { readonly name: 'model' | 'modelReady' | 'infer'; readonly model: string };
+
+const STATIC: Readonly<Record<string, Route['name']>> = {
+  '/v2/health/live': 'live',
+  '/v2/health/ready': 'ready',
+  '/v2': 'server',
+  '/metrics': 'metrics',
+};
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(\/ready|\/infer)?$/;
+
+/** Matches a request to a route; throws RequestError 404 for an unknown path and 405 for a wrong method. */
+export function matchRoute(method: string | undefined, pathname: string): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  let route: Route | undefined;
+  const fixed = STATIC[path];
+  if (fixed) {
+    route = { name: fixed } as Route;
+  } else {
+    const match = MODEL_PATH.exec(path);
+    if (match) {
+      const model = safeDecode(match[1]!);
+      route = { name: match[2] === '/infer' ? 'infer' : match[2] === '/ready' ? 'modelReady' : 'model', model };
+    }
+  }
+  if (!route) throw new RequestError(404, `no such endpoint: ${pathname}`);
+  const allowed = route.name === 'infer' ? 'POST' : 'GET';
+  if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
+    throw new MethodNotAllowed(`${method ?? '?'} is not allowed on ${pathname}; use ${allowed}`, allowed);
+  }
+  return route;
+}
+
+/** 405, with the method to use (sent as the Allow header). */
+export class MethodNotAllowed extends RequestError {
+  constructor(message: string, readonly allow: string) {
+    super(405, message);
+  }
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RequestError(400, `the model name in the path is not valid percent-encoding: ${segment}`);
+  }
+}

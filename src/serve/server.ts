@@ -1,0 +1,246 @@
+// The HTTP server: listens, loads the model, answers Open Inference Protocol requests, and drains on close().
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PoolClosedError } from '../errors.js';
+import { type Pool, createPool } from '../pool/pool.js';
+import { readBody } from './body.js';
+import { HEADER_LENGTH } from './infer-body.js';
+import { RequestError, describeError, errorReply } from './http-errors.js';
+import { infer, inferProtocol } from './infer.js';
+import { type ModelMetadata, modelMetadata, serverMetadata } from './metadata.js';
+import { ServeMetrics } from './metrics.js';
+import { type ResolvedServeOptions, type ServableUdf, type ServeOptions, resolveServeOptions } from './options.js';
+import { type Reply, errorJson, jsonReply, sendReply } from './reply.js';
+import { MethodNotAllowed, type Route, matchRoute } from './router.js';
+
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** Base URL for clients, e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+}
+
+type State = 'new' | 'loading' | 'serving' | 'closing';
+
+/** After the drain deadline, how long cancelled requests get to write their 503 before connections close. */
+const CANCEL_GRACE_MS = 1_000;
+
+/**
+ * Creates (does not start) a server for one model; `listen()` starts it. Nothing runs, and no
+ * worker starts, until then.
+ */
+export function createServer(options: ServeOptions): ModelServer {
+  return new ModelServer(resolveServeOptions(options));
+}
+
+/** Serves one UDF over the Open Inference Protocol (KServe v2 REST). Create it with `createServer()`. */
+export class ModelServer implements AsyncDisposable {
+  readonly modelName: string;
+  private readonly http: Server;
+  private readonly metrics: ServeMetrics;
+  private readonly inFlight = new Map<ServerResponse, AbortController>();
+  private state: State = 'new';
+  private pool: Pool | undefined;
+  private udf: ServableUdf | undefined;
+  private metadata: ModelMetadata;
+  private address: ServerAddress | undefined;
+  private listening: Promise<ServerAddress> | undefined;
+  private loading: Promise<unknown> = Promise.resolve();
+  private closed: Promise<void> | undefined;
+  private unobserve: (() => void) | undefined;
+
+  /** @internal use createServer() */
+  constructor(private readonly options: ResolvedServeOptions) {
+    this.modelName = options.modelName;
+    this.pool = options.pool;
+    const declared = options.udf ?? { inputSchema: options.model?.input, outputSchema: options.model?.output };
+    this.metadata = this.describe(declared.inputSchema, declared.outputSchema);
+    this.metrics = new ServeMetrics({ model: this.modelName, stats: () => this.pool?.stats(), ready: () => this.ready });
+    this.http = createHttpServer((request, response) => {
+      this.onRequest(request, response).catch((error: unknown) => {
+        this.options.logger(`answering ${request.method} ${request.url} failed: ${describeError(error)}`, { level: 'error' });
+        response.destroy();
+      });
+    });
+  }
+
+  /** The base URL once listening, e.g. `http://127.0.0.1:8000`. */
+  get url(): string | undefined {
+    return this.address?.url;
+  }
+
+  /** True while serving with the model initialised on at least one worker (GET /v2/health/ready). */
+  get ready(): boolean {
+    return this.state === 'serving' && this.udf?.ready === true;
+  }
+
+  /**
+   * Starts listening, then creates the pool (unless one was given) and registers the model. Clients can
+   * reach the health endpoints while the model loads (live, not ready). Rejects if the port is taken or
+   * the model fails to load; the server is closed then.
+   */
+  listen(): Promise<ServerAddress> {
+    if (this.state === 'closing') return Promise.reject(new PoolClosedError('the server is closed; create a new one to listen again'));
+    this.listening ??= this.startOrClose();
+    return this.listening;
+  }
+
+  /**
+   * Stops accepting requests, waits up to `drainTimeoutMs` for those in flight, then closes the
+   * connections and the UDF and pool the server created. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async startOrClose(): Promise<ServerAddress> {
+    this.state = 'loading';
+    const load = this.start();
+    this.loading = load.catch(() => undefined);
+    try {
+      return await load;
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  private async start(): Promise<ServerAddress> {
+    const { host, port } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = (this.http.address() as AddressInfo).port;
+    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    this.address = { host, port: bound, url: `http://${urlHost}:${bound}` };
+    const udf = this.options.udf ?? await this.register();
+    if (this.state === 'closing') {
+      if (!this.options.udf) await udf.close();
+      throw new PoolClosedError('the server was closed while the model was loading');
+    }
+    this.udf = udf;
+    this.metadata = this.describe(udf.inputSchema, udf.outputSchema);
+    this.unobserve = udf.observe((event) => this.metrics.recordBatch(event));
+    this.state = 'serving';
+    this.options.logger(`serving model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`, { level: 'info' });
+    return this.address;
+  }
+
+  private async register(): Promise<ServableUdf> {
+    this.pool ??= await createPool(this.options.poolOptions);
+    return this.pool.register({ ...this.options.model, name: this.modelName });
+  }
+
+  private describe(input: ServableUdf['inputSchema'], output: ServableUdf['outputSchema']): ModelMetadata {
+    const { metadata, skipped } = modelMetadata(this.modelName, input, output);
+    for (const field of skipped) this.options.logger(`model metadata leaves out ${field}`, { level: 'warn' });
+    return metadata;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'closing';
+    this.unobserve?.();
+    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    await this.drain();
+    this.http.closeAllConnections();
+    if (this.address) await httpClosed;
+    await this.loading;
+    // What the server created it closes; a UDF or pool given to it stays open for its owner.
+    if (this.udf && !this.options.udf) await this.udf.close();
+    if (this.pool && !this.options.pool) await this.pool.close();
+    if (this.address) this.options.logger('stopped', { level: 'info' });
+  }
+
+  /**
+   * Waits for in-flight requests; past the deadline, cancels their model calls (they get 503) and gives
+   * those replies a moment to go out. Connections still open after that (a client that never finishes
+   * sending its body) are closed by the caller.
+   */
+  private async drain(): Promise<void> {
+    await this.settled(Date.now() + this.options.drainTimeoutMs);
+    if (this.inFlight.size === 0) return;
+    this.options.logger(`cancelling ${this.inFlight.size} requests still running after drainTimeoutMs=${this.options.drainTimeoutMs}`, { level: 'warn' });
+    for (const controller of this.inFlight.values()) controller.abort(new PoolClosedError('the server is shutting down'));
+    await this.settled(Date.now() + CANCEL_GRACE_MS);
+  }
+
+  private async settled(deadline: number): Promise<void> {
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  private async onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const controller = new AbortController();
+    this.inFlight.set(response, controller);
+    response.once('close', () => {
+      this.inFlight.delete(response);
+      // The client left before the reply: its model call is no longer wanted.
+      if (!response.writableFinished) controller.abort();
+    });
+    let reply: Reply;
+    try {
+      const pathname = (request.url ?? '/').split('?')[0]!;
+      reply = await this.route(request, matchRoute(request.method, pathname), controller.signal, requestId);
+    } catch (error) {
+      reply = this.failure(error, requestId, controller.signal);
+    }
+    sendReply(response, reply, { 'x-request-id': requestId, ...(this.state === 'closing' ? { connection: 'close' } : {}) });
+  }
+
+  private async route(request: IncomingMessage, route: Route, signal: AbortSignal, requestId: string): Promise<Reply> {
+    if (this.state === 'closing') return errorJson(503, 'the server is shutting down');
+    if ('model' in route && route.model !== this.modelName) {
+      return errorJson(404, `no model named "${route.model}"; this server serves "${this.modelName}"`);
+    }
+    switch (route.name) {
+      case 'live': return jsonReply(200, { live: true });
+      case 'ready':
+      case 'modelReady': return jsonReply(this.ready ? 200 : 503, { ready: this.ready });
+      case 'server': return jsonReply(200, serverMetadata());
+      case 'model': return jsonReply(200, this.metadata);
+      case 'metrics': return { status: 200, headers: { 'content-type': this.metrics.contentType }, chunks: [Buffer.from(await this.metrics.scrape())] };
+      case 'infer': return this.infer(request, signal, requestId);
+    }
+  }
+
+  private async infer(request: IncomingMessage, signal: AbortSignal, requestId: string): Promise<Reply> {
+    const contentType = request.headers['content-type'];
+    const headerLength = request.headers[HEADER_LENGTH] as string | undefined;
+    const done = this.metrics.startRequest(inferProtocol(contentType, headerLength));
+    let reply: Reply;
+    try {
+      if (!this.udf) throw new RequestError(503, `model "${this.modelName}" is still loading`);
+      const body = await readBody(request, this.options.maxBodyBytes);
+      reply = await infer({ udf: this.udf, body, contentType, headerLength, signal });
+    } catch (error) {
+      reply = this.failure(error, requestId, signal);
+    }
+    done(reply.status);
+    return reply;
+  }
+
+  private failure(error: unknown, requestId: string, signal: AbortSignal): Reply {
+    // A call cancelled by the drain deadline is the server's doing: say so, as for any request refused while stopping.
+    const cause = signal.aborted && signal.reason instanceof PoolClosedError ? signal.reason : error;
+    const { status, message, log } = errorReply(cause, this.modelName, requestId);
+    if (log) this.options.logger(describeError(error), { level: 'error', requestId });
+    const reply = errorJson(status, message);
+    if (error instanceof MethodNotAllowed) return { ...reply, headers: { ...reply.headers, allow: error.allow } };
+    // The rest of a too-large body is not read: the connection cannot carry another request after it.
+    if (status === 413) return { ...reply, headers: { ...reply.headers, connection: 'close' } };
+    return reply;
+  }
+}
