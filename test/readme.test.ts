@@ -17,7 +17,7 @@ describe('README', () => {
     expect(ci.split('\n').filter((l) => l.startsWith('npm '))).toEqual(commands);
   });
 
-  it.each(['model.py', 'main.mjs', 'typed.ts', 'stream.mjs', 'rows.mjs'])('shows examples/quickstart/%s exactly', (name) => {
+  it.each(['model.py', 'main.mjs', 'typed.ts', 'stream.mjs', 'rows.mjs', 'serve.mjs'])('shows examples/quickstart/%s exactly', (name) => {
     const block = new RegExp(`<!-- quickstart:${name.replace('.', '\\.')} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(readme);
     expect(block?.[1]).toBe(example(name));
   });
@@ -33,6 +33,7 @@ describe('README', () => {
   it.each([
     ['stream.mjs', '[ 0, 20.5, 41, 61.5, 82, 2050 ]'],
     ['rows.mjs', '{ score: 2501.5 } 5000 calls in 5 batches'],
+    ['serve.mjs', 'score [ 20.5, 41 ]'],
   ])('%s prints what its comment says', async (name, expected) => {
     const { stdout } = await execa('node', [`examples/quickstart/${name}`], { cwd: ROOT });
     expect(stdout.trim()).toBe(expected);
