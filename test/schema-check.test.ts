@@ -23,6 +23,8 @@ describe('sameType', () => {
   it('compares widths, time zones, list sizes and child names and types', () => {
     expect(sameType(new Int32(), new Int64())).toBe(false);
     expect(sameType(new TimestampMillisecond('UTC'), new TimestampMillisecond('Europe/Paris'))).toBe(false);
+    const decodedTimestamp = decoded(new Schema([new Field('t', new TimestampMillisecond())])).fields[0]!.type;
+    expect(sameType(new TimestampMillisecond(), decodedTimestamp)).toBe(true);
     const list = (n: number) => new FixedSizeList(n, new Field('item', new Float32()));
     expect(sameType(list(3), list(3))).toBe(true);
     expect(sameType(list(3), list(4))).toBe(false);

@@ -372,8 +372,9 @@ export class Pool implements AsyncDisposable {
     const live = [...this.slots.values()];
     for (let i = 0; i < this.queue.length; i++) {
       const task = this.queue[i]!;
-      const servable = this.registry.has(task.call.udfId)
-        && live.some((s) => s.canServe(task.call.udfId) || s.state === 'starting' || s.state === 'initializing');
+      // A worker that is starting, or about to be restarted, will register every UDF in the registry.
+      const servable = this.registry.has(task.call.udfId) && (this.restartTimers.size > 0
+        || live.some((s) => s.canServe(task.call.udfId) || s.state === 'starting' || s.state === 'initializing'));
       if (servable && !brokenStart) continue;
       this.queue.splice(i--, 1);
       task.reject(brokenStart ?? new PoolClosedError(`UDF "${task.call.udfName}" is no longer registered on any worker`));

@@ -30,6 +30,10 @@ export function sameType(declared: DataType, actual: DataType): boolean {
     return declared.isOrdered === actual.isOrdered
       && sameType(declared.indices, actual.indices) && sameType(declared.dictionary, actual.dictionary);
   }
+  if (DataType.isTimestamp(declared) && DataType.isTimestamp(actual)) {
+    // A timestamp built without a zone has `undefined`, a decoded one `null`: both mean "no zone".
+    return declared.unit === actual.unit && (declared.timezone ?? null) === (actual.timezone ?? null);
+  }
   const children = declared.children ?? [];
   const otherChildren = actual.children ?? [];
   if (children.length === 0 && otherChildren.length === 0) {

@@ -177,7 +177,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
 
   /** Runs `apply` over every row: batches go to the workers concurrently; results keep input order. */
   apply<I extends In = In>(input: Table<I> | RecordBatch<I>, options: ApplyOptions = {}): Promise<Table<Out>> {
-    return this.track(this.run(toTable(input as unknown as Table | RecordBatch), options)) as Promise<Table<Out>>;
+    return this.track(rejectOnThrow(() => this.run(toTable(input as unknown as Table | RecordBatch), options))) as Promise<Table<Out>>;
   }
 
   /**
@@ -214,16 +214,20 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
    * Python is retried alone, so only the caller whose row raises gets the PythonError.
    */
   call(row: Row, options: CallOptions = {}): Promise<Record<string, unknown>> {
-    this.assertOpen();
-    return this.track(this.batcher.callRow(row, options.signal));
+    return this.track(rejectOnThrow(() => {
+      this.assertOpen();
+      return this.batcher.callRow(row, options.signal);
+    }));
   }
 
   /** Like `apply`, but coalesced with concurrent `call`/`callTable` callers into shared batches. */
   callTable<I extends In = In>(input: Table<I> | RecordBatch<I>, options: CallOptions = {}): Promise<Table<Out>> {
-    this.assertOpen();
-    const table = toTable(input as unknown as Table | RecordBatch);
-    if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
-    return this.track(this.batcher.callTable(table, options.signal)) as Promise<Table<Out>>;
+    return this.track(rejectOnThrow(() => {
+      this.assertOpen();
+      const table = toTable(input as unknown as Table | RecordBatch);
+      if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
+      return this.batcher.callTable(table, options.signal);
+    })) as Promise<Table<Out>>;
   }
 
   /** Calls `listener` for every batch a worker finishes; returns a function that unsubscribes. */
@@ -303,6 +307,15 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     });
     const batches = results.flatMap((result) => result.batches);
     return batches.length ? new Table(batches) : new Table(first.schema);
+  }
+}
+
+/** Runs `start`, turning a synchronous throw into a rejected promise, so callers see one failure path. */
+function rejectOnThrow<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

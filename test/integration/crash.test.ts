@@ -13,13 +13,21 @@ const marker = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-crash-'
 describe('crashes', () => {
   it('retries the batches of a worker that exits mid-batch and returns every row exactly once', async () => {
     const pool = await startPool({ workers: 2 });
-    const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'exit', once_marker: marker() }, batchSize: 10 });
+    const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'exit', marker: marker(), crashes: 1 }, batchSize: 10 });
     const out = await udf.apply(rows(200));
     expect(Array.from(out.getChild('x')!.toArray())).toEqual(Array.from(rows(200).getChild('x')!.toArray()));
     expect(pool.restarts).toBeGreaterThanOrEqual(1);
     await waitFor(() => pool.readyWorkers === 2, 30_000, 'the replacement worker');
     // The replacement has the UDF registered (init ran again) and serves it.
     expect((await udf.apply(rows(50))).numRows).toBe(50);
+  });
+
+  it('recovers when every worker dies at once: queued batches wait for the replacements', async () => {
+    const pool = await startPool({ workers: 2 });
+    const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'exit', marker: marker(), crashes: 2 }, batchSize: 10 });
+    const out = await udf.apply(rows(100));
+    expect(Array.from(out.getChild('x')!.toArray())).toEqual(Array.from(rows(100).getChild('x')!.toArray()));
+    expect(pool.restarts).toBe(2);
   });
 
   it('ends in WorkerCrashedError with exit code and stderr when the UDF kills every worker, and the pool recovers', async () => {

@@ -1,0 +1,42 @@
+// `pyudf apply model.py --input FILE --output FILE`: streams a table file through the pool in bounded memory.
+import { type Command, Option } from 'commander';
+import { TABLE_FORMATS } from '../files/format.js';
+import { addUdfFlags, parsePositiveInteger, type UdfFlags } from './udf-options.js';
+
+export interface ApplyFlags extends UdfFlags {
+  readonly input: string;
+  readonly output: string;
+  readonly inputFormat?: string;
+  readonly outputFormat?: string;
+  readonly maxInFlight?: number;
+  readonly progress: boolean;
+}
+
+export function applyCommand(program: Command): Command {
+  const command = program.command('apply')
+    .summary('run a UDF over a Parquet, CSV or Arrow file')
+    .description('Streams a table file through the UDF on a pool of Python workers and writes the results, in input order.\n' +
+      'Memory stays bounded whatever the file size: batches are read, computed and written a few at a time.')
+    .argument('<module.py>', 'the Python file defining apply(state, batch) (and optionally init(conf))')
+    .requiredOption('-i, --input <file>', 'table to read: .parquet, .csv, .arrow/.feather (IPC file or stream); - reads an Arrow IPC stream from stdin')
+    .requiredOption('-o, --output <file>', 'where to write: .parquet, .csv, .arrow (IPC file), .arrows (IPC stream); - writes an Arrow IPC stream to stdout')
+    .addOption(new Option('--input-format <format>', 'override the format the extension implies').choices(TABLE_FORMATS))
+    .addOption(new Option('--output-format <format>', 'override the format the extension implies').choices(TABLE_FORMATS))
+    .addOption(new Option('--max-in-flight <n>', 'batches being computed or waiting to be written at once (default: 2 per worker)').argParser(parsePositiveInteger))
+    .option('--no-progress', 'no progress bar or progress lines on stderr');
+  addUdfFlags(command);
+  command.addHelpText('after', `
+Examples:
+  pyudf apply model.py -i data.parquet -o scored.parquet --conf threshold=0.5
+  pyudf apply model.py -i data.csv -o scored.csv --workers 4 --batch-size 10000
+  producer | pyudf apply model.py -i - -o - | consumer      (Arrow IPC streams)
+
+Input is read as it is needed: Parquet and CSV --batch-size rows at a time, Arrow batch by batch. CSV column types are inferred from the first --batch-size rows: true/false,
+integers (int64), numbers (float64), anything else text; an empty field is null. Output files are
+written beside the target and renamed into place when complete.`);
+  return command.action(async (module: string, flags: ApplyFlags): Promise<void> => {
+    // Loaded on use, so `--help` and the other subcommands start without apache-arrow and the pool.
+    const { runApply } = await import('./apply-run.js');
+    process.exitCode = await runApply(module, flags);
+  });
+}

@@ -1,0 +1,78 @@
+// The work of `pyudf apply`: input file → pool (udf.stream, bounded in flight) → output file, with progress.
+import type { RecordBatch } from 'apache-arrow';
+import { createPool, type Pool } from '../pool/pool.js';
+import { AbortError } from '../errors.js';
+import { checkOutput, formatOf, openInput, STDIO, writeOutput } from '../files/index.js';
+import { checkSchema } from '../udf/schema-check.js';
+import { DEFAULT_BATCH_SIZE } from '../udf/udf.js';
+import type { ApplyFlags } from './apply-command.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { abortable, onInterrupt } from './interrupt.js';
+import { requireModule } from './module-arg.js';
+import { startProgress } from './progress.js';
+import { declaredRegisterOptions, poolOptions } from './udf-options.js';
+
+export async function runApply(module: string, flags: ApplyFlags): Promise<ExitCode> {
+  requireModule(module);
+  const inputFormat = formatOf(flags.input, flags.inputFormat, '--input-format');
+  const outputFormat = formatOf(flags.output, flags.outputFormat, '--output-format');
+  const batchSize = flags.batchSize ?? DEFAULT_BATCH_SIZE;
+  await checkOutput(flags.output);
+  const model = await declaredRegisterOptions(module, flags);
+  // A declared input schema also types CSV columns, which would otherwise be inferred.
+  const source = await openInput(flags.input, inputFormat, model.input ? { batchSize, schema: model.input } : { batchSize });
+
+  using interrupt = onInterrupt();
+  const { signal } = interrupt;
+  const started = Date.now();
+  let rows = 0;
+  let rowsRead = 0;
+  // The reader runs ahead of the writer by the batches in flight, so the share of the input read is
+  // scaled by the share of those rows written, for a percentage and ETA of what is actually done.
+  const done = (): number | undefined => {
+    const read = source.progress();
+    if (read === undefined) return undefined;
+    return rowsRead === 0 ? 0 : read * (rows / rowsRead);
+  };
+  const progress = flags.progress ? startProgress({ fraction: done, totalRows: source.totalRows }) : undefined;
+  let pool: Pool | undefined;
+  try {
+    pool = await abortable(createPool(poolOptions(flags)), signal);
+    const udf = await abortable(pool.register(model), signal);
+    const maxInFlight = flags.maxInFlight ?? 2 * pool.readyWorkers;
+    const results = udf.stream(counted(source.batches, (n) => { rowsRead += n; }), { maxInFlight, signal });
+    const written = counted(consistent(results, udf.name), (n) => { rows += n; progress?.add(n); });
+    await writeOutput(written, flags.output, outputFormat);
+  } catch (error) {
+    progress?.stop();
+    throw signal.aborted && !(error instanceof AbortError) ? new AbortError({ cause: error }) : error;
+  } finally {
+    // After an interrupt, close() would wait for the batches still computing; the workers die with
+    // this process instead (they watch their parent), so it exits now.
+    if (pool && !signal.aborted) await pool.close();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const where = flags.output === STDIO ? 'stdout' : flags.output;
+  const summary = `pyudf: wrote ${rows} rows to ${where} in ${seconds.toFixed(1)} s (${Math.round(rows / Math.max(seconds, 1e-3))} rows/s)`;
+  if (progress) progress.stop(summary);
+  else process.stderr.write(`${summary}\n`);
+  if (rows === 0) process.stderr.write('pyudf: the input has no rows, so the output is empty (no schema could be written)\n');
+  return EXIT.OK;
+}
+
+async function* counted(batches: AsyncIterable<RecordBatch>, add: (rows: number) => void): AsyncGenerator<RecordBatch> {
+  for await (const batch of batches) {
+    add(batch.numRows);
+    yield batch;
+  }
+}
+
+/** Checks that every result batch has the first one's schema: a file holds one schema. */
+async function* consistent(batches: AsyncIterable<RecordBatch>, udf: string): AsyncGenerator<RecordBatch> {
+  let first: RecordBatch | undefined;
+  for await (const batch of batches) {
+    if (first) checkSchema(first.schema, batch.schema, 'output', udf);
+    first ??= batch;
+    yield batch;
+  }
+}

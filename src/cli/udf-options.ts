@@ -1,0 +1,86 @@
+// The flags apply and serve share (--conf, --workers, --python, --init, --apply, --batch-size), and
+// how they become createPool() and register() options.
+import path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { PoolOptions } from '../pool/options.js';
+import { findPython } from '../python/find-python.js';
+import type { JsonValue, RegisterOptions } from '../udf/udf.js';
+
+/** What commander parses the shared flags into. */
+export interface UdfFlags {
+  readonly conf: Readonly<Record<string, JsonValue>>;
+  readonly workers?: number;
+  readonly python?: string;
+  readonly init?: string;
+  readonly apply?: string;
+  readonly batchSize?: number;
+  readonly name?: string;
+}
+
+/** `key=value`; the value is JSON when it parses as JSON (`3`, `true`, `[1,2]`, `"x"`), else the text. */
+export function parseConf(text: string, previous: Record<string, JsonValue> = {}): Record<string, JsonValue> {
+  const equals = text.indexOf('=');
+  if (equals <= 0) throw new InvalidArgumentError(`expected key=value, got "${text}"`);
+  const key = text.slice(0, equals);
+  const raw = text.slice(equals + 1);
+  let value: JsonValue;
+  try {
+    value = JSON.parse(raw) as JsonValue;
+  } catch {
+    value = raw;
+  }
+  return { ...previous, [key]: value };
+}
+
+export function parsePositiveInteger(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`expected a whole number of 1 or more, got "${text}"`);
+  }
+  return value;
+}
+
+/** Adds the shared flags to `command`. */
+export function addUdfFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--conf <key=value>', 'a key of the JSON object passed to init(conf); repeatable; the value is parsed as JSON if it parses, else kept as text')
+      .argParser(parseConf).default({}, '{}'))
+    .addOption(new Option('--workers <n>', 'Python worker processes (default: number of cores)').argParser(parsePositiveInteger))
+    .option('--python <path>', 'the Python interpreter (default: $PYUDF_PYTHON, else ./.venv/bin/python, else python3)')
+    .option('--init <name>', 'name of the init hook (default: init, optional in the module)')
+    .option('--apply <name>', 'name of the apply hook (default: apply)')
+    .addOption(new Option('--batch-size <rows>', 'most rows per batch sent to a worker (default: 65536)').argParser(parsePositiveInteger));
+}
+
+export function poolOptions(flags: UdfFlags): PoolOptions {
+  return {
+    ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+    ...(flags.python === undefined ? {} : { python: flags.python }),
+  };
+}
+
+export function registerOptions(module: string, flags: UdfFlags): RegisterOptions & { name: string } {
+  return {
+    module,
+    name: flags.name ?? path.basename(module, '.py'),
+    conf: flags.conf,
+    ...(flags.init === undefined ? {} : { init: flags.init }),
+    ...(flags.apply === undefined ? {} : { apply: flags.apply }),
+    ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+  };
+}
+
+/**
+ * register() options plus the schemas the module declares (module-level INPUT/OUTPUT or the
+ * @schemas.udf decorator), so the input is checked, the output verified and the server's metadata true.
+ */
+export async function declaredRegisterOptions(module: string, flags: UdfFlags): Promise<RegisterOptions & { name: string }> {
+  const { readDeclaredSchemas } = await import('../types-gen/read-schemas.js');
+  const python = findPython(flags.python).python;
+  const { input, output } = await readDeclaredSchemas(python, module, flags.apply ?? 'apply');
+  return {
+    ...registerOptions(module, flags),
+    ...(input === undefined ? {} : { input }),
+    ...(output === undefined ? {} : { output }),
+  };
+}

@@ -1,0 +1,69 @@
+// Runs `python -m pyudf.schemas` on a UDF file (importing it, never calling init) and decodes its schemas.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Schema, tableFromIPC } from 'apache-arrow';
+import { type PythonFrame, PythonEnvError, PythonError } from '../errors.js';
+import { installCommand } from '../python/package-paths.js';
+import { workerEnv } from '../python/worker-env.js';
+import type { DeclaredSchemas } from './generate.js';
+
+/** Exit statuses of python/pyudf/schemas.py. */
+const EXIT_LOAD_ERROR = 1;
+const EXIT_ENV = 3;
+
+interface SchemasJson {
+  input: string | null;
+  output: string | null;
+  sources: { input?: string; output?: string };
+}
+
+export async function readDeclaredSchemas(python: string, module: string, applyName: string): Promise<DeclaredSchemas> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'pyudf-types-'));
+  const out = path.join(directory, 'schemas.json');
+  try {
+    const { code, stderr, spawnError } = await run(python, ['-m', 'pyudf.schemas', path.resolve(module), '--out', out, '--apply', applyName]);
+    if (spawnError) {
+      throw new PythonEnvError(python, `cannot run the Python interpreter (${spawnError.code ?? spawnError.message})`,
+        'install Python 3.9 or newer, or pass --python / set $PYUDF_PYTHON', { cause: spawnError });
+    }
+    if (code === EXIT_ENV) {
+      const line = stderr.trim().split('\n').at(-1) ?? '';
+      throw new PythonEnvError(python, `cannot import ${line.replace(/^pyudf-env-error: /, '')}`, installCommand(python));
+    }
+    if (code === EXIT_LOAD_ERROR) throw loadError(stderr, path.basename(module, '.py'));
+    if (code !== 0) throw new Error(`python -m pyudf.schemas exited with status ${code}:\n${stderr.trim()}`);
+    const json = JSON.parse(await readFile(out, 'utf8')) as SchemasJson;
+    return { input: decode(json.input), output: decode(json.output), sources: json.sources };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+function decode(base64: string | null): Schema | undefined {
+  return base64 === null ? undefined : tableFromIPC(Buffer.from(base64, 'base64')).schema;
+}
+
+function run(python: string, args: string[]): Promise<{ code: number | null; stderr: string; spawnError?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    // The module's own prints go to our stderr: stdout may be the generated file (`pyudf types m.py > t.ts`).
+    const child = spawn(python, args, { env: workerEnv(null, {}), stdio: ['ignore', process.stderr, 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.on('error', (spawnError: NodeJS.ErrnoException) => resolve({ code: null, stderr, spawnError }));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+/** The module raised while being imported: a PythonError in the "load" phase, traceback and all. */
+function loadError(traceback: string, udf: string): PythonError {
+  const lines = traceback.trimEnd().split('\n');
+  const last = lines.at(-1) ?? 'Exception';
+  const colon = last.indexOf(': ');
+  const frames: PythonFrame[] = [...traceback.matchAll(/File "([^"]+)", line (\d+), in (\S+)/g)]
+    .map((m) => ({ file: m[1]!, line: Number(m[2]), function: m[3]! }));
+  return new PythonError(
+    colon > 0 ? last.slice(0, colon) : last, colon > 0 ? last.slice(colon + 2) : '', traceback.trimEnd(), frames, 'load', udf, undefined,
+  );
+}
