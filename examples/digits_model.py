@@ -25,6 +25,11 @@ CLASSES = 10
 # The model is trained on the first TRAIN_ROWS digits; the remaining 297 are held out.
 TRAIN_ROWS = 1500
 
+# Declared schemas: `pyudf serve` and `pyudf apply` check data against them and the web API's
+# metadata lists them; `pyudf types examples/digits_model.py` turns them into TypeScript types.
+INPUT = pa.schema([("pixels", pa.list_(pa.float32(), PIXELS))])
+OUTPUT = pa.schema([("label", pa.int32()), ("probs", pa.list_(pa.float32(), CLASSES))])
+
 
 # ---- the UDF -------------------------------------------------------------------------------------
 

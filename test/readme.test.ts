@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ROOT } from './helpers.js';
 
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const example = (name: string) => readFileSync(path.join(ROOT, 'examples', 'quickstart', name), 'utf8');
+const example = (name: string) => readFileSync(path.join(ROOT, 'examples', name.endsWith('.sh') ? 'cli' : 'quickstart', name), 'utf8');
 
 describe('README', () => {
   it('starts with the set-up commands that .ci/run runs', () => {
@@ -17,7 +17,7 @@ describe('README', () => {
     expect(ci.split('\n').filter((l) => l.startsWith('npm '))).toEqual(commands);
   });
 
-  it.each(['model.py', 'main.mjs', 'typed.ts', 'stream.mjs', 'rows.mjs', 'serve.mjs'])('shows examples/quickstart/%s exactly', (name) => {
+  it.each(['model.py', 'main.mjs', 'typed.ts', 'stream.mjs', 'rows.mjs', 'serve.mjs', 'score-csv.sh'])('shows example %s exactly', (name) => {
     const block = new RegExp(`<!-- quickstart:${name.replace('.', '\\.')} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(readme);
     expect(block?.[1]).toBe(example(name));
   });
@@ -28,6 +28,11 @@ describe('README', () => {
     const { stdout } = await execa('node', ['examples/quickstart/main.mjs'], { cwd: ROOT, env, extendEnv: false });
     expect(stdout).toContain('Float64Array(3) [ 20.5, 41, 61.5 ]');
     expect(stdout).toMatch(/ValueError \{\s+file: '.*examples\/quickstart\/model\.py',\s+line: 13,\s+function: 'apply'/);
+  });
+
+  it('CLI example scores its CSV', async () => {
+    const { stdout } = await execa('bash', ['examples/cli/score-csv.sh'], { cwd: ROOT });
+    expect(stdout.trim()).toBe('score\n20.5\n41\n61.5');
   });
 
   it.each([
