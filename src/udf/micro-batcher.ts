@@ -2,6 +2,7 @@
 // answers back; a batch that raises is bisected so only the callers whose rows raise get the error.
 import { type Schema, Table, util } from 'apache-arrow';
 import { AbortError, PythonError } from '../errors.js';
+import { concatTables } from './concat.js';
 import { type Row, rowToObject, rowsToTable } from './rows.js';
 
 export interface MicroBatcherOptions {
@@ -114,7 +115,7 @@ export class MicroBatcher {
     if (entries[0]!.kind === 'row') {
       return rowsToTable(entries.map((e) => (e as Extract<Entry, { kind: 'row' }>).row), this.options.input);
     }
-    return new Table(entries.flatMap((e) => (e as Extract<Entry, { kind: 'table' }>).table.batches));
+    return concatTables(entries.map((e) => (e as Extract<Entry, { kind: 'table' }>).table));
   }
 }
 
