@@ -140,10 +140,28 @@ def read_ipc_stream(data: Any) -> tuple[pa.Schema, list[pa.RecordBatch]]:
     return reader.schema, batches
 
 
+_MEASURE_ABOVE_BYTES = 1 << 16
+
+
 def write_ipc_stream(schema: pa.Schema, batches: list[pa.RecordBatch]) -> pa.Buffer:
-    """Serialise batches into one Arrow IPC stream buffer, ready to send with copy=False."""
-    sink = pa.BufferOutputStream()
+    """Serialise batches into one Arrow IPC stream buffer, ready to send with copy=False.
+
+    Large streams are measured first and then written into a buffer of exactly that size: a growing
+    BufferOutputStream reallocates and copies as it grows, which made 5 MB 3x slower. Small ones skip
+    the measuring pass, which would double their (fixed) cost.
+    """
+    if sum(batch.nbytes for batch in batches) < _MEASURE_ABOVE_BYTES:
+        sink = pa.BufferOutputStream()
+        _write_stream(sink, schema, batches)
+        return sink.getvalue()
+    size = pa.MockOutputStream()
+    _write_stream(size, schema, batches)
+    buffer = pa.allocate_buffer(size.size())
+    _write_stream(pa.FixedSizeBufferWriter(buffer), schema, batches)
+    return buffer
+
+
+def _write_stream(sink: pa.NativeFile, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
     with pa.ipc.new_stream(sink, schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return sink.getvalue()
