@@ -5,7 +5,7 @@ import { createPool } from '../../dist/index.js';
 import { PYTHON, quietLogger, udfPath } from '../lib/config.mjs';
 import { verify } from '../lib/check.mjs';
 import { tableChecksum } from '../lib/data.mjs';
-import { computeFloor } from '../lib/floor.mjs';
+import { wholeTableFloor } from '../lib/floor.mjs';
 import { summarise } from '../lib/stats.mjs';
 
 const MODULE = udfPath('cpu_bound.py');
@@ -18,16 +18,10 @@ export async function run(s, log) {
   const conf = { iterations: s.cpuIterations };
   const results = [];
 
-  const [floor] = await computeFloor(table, {
-    module: MODULE, conf,
-    args: ['--mode', 'pass', '--batch-rows', String(BATCH_ROWS), '--repeats', String(s.repeats), '--min-s', String(s.minMs / 1000)],
+  const { floor, expected, row } = await wholeTableFloor(table, {
+    module: MODULE, conf, system: 'compute floor (1 process)', batchRows: BATCH_ROWS, s,
   });
-  const expected = { rows: floor.rows, checksum: floor.checksum };
-  results.push({
-    system: 'compute floor (1 process)', rowsPerCall: rows, medianLatencyMs: floor.medianLatencyMs, p99LatencyMs: null,
-    rowsPerSec: floor.rowsPerSec, raw: { repeatLatenciesMs: floor.repeatLatenciesMs }, batchRows: BATCH_ROWS,
-    check: verify({ rows, checksum: floor.checksum }, expected),
-  });
+  results.push(row);
   log(`in-Python: ${Math.round(floor.rowsPerSec)} rows/s`);
 
   // Both pools start first and are measured in alternation, call by call, so a slow minute on a shared

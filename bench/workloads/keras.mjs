@@ -7,7 +7,7 @@ import { createPool } from '../../dist/index.js';
 import { CACHE_DIR, PYTHON, quietLogger, ROOT } from '../lib/config.mjs';
 import { verify } from '../lib/check.mjs';
 import { tableChecksum } from '../lib/data.mjs';
-import { computeFloor } from '../lib/floor.mjs';
+import { wholeTableFloor } from '../lib/floor.mjs';
 import { runPython } from '../lib/procs.mjs';
 import { summarise } from '../lib/stats.mjs';
 import { sequential } from '../lib/timing.mjs';
@@ -40,16 +40,10 @@ export async function run(s, log) {
   const conf = { model_path: MODEL_PATH };
   const results = [];
 
-  const [floor] = await computeFloor(table, {
-    module: MODULE, conf, env: QUIET_TF,
-    args: ['--mode', 'pass', '--batch-rows', String(BATCH_ROWS), '--repeats', String(s.repeats), '--min-s', String(s.minMs / 1000)],
+  const { floor, expected, row } = await wholeTableFloor(table, {
+    module: MODULE, conf, env: QUIET_TF, system: 'compute floor (in-Python)', batchRows: BATCH_ROWS, s,
   });
-  const expected = { rows: floor.rows, checksum: floor.checksum };
-  results.push({
-    system: 'compute floor (in-Python)', rowsPerCall: rows, medianLatencyMs: floor.medianLatencyMs, p99LatencyMs: null,
-    rowsPerSec: floor.rowsPerSec, raw: { repeatLatenciesMs: floor.repeatLatenciesMs }, batchRows: BATCH_ROWS,
-    check: verify({ rows, checksum: floor.checksum }, expected),
-  });
+  results.push(row);
   log(`in-Python: ${floor.medianLatencyMs.toFixed(1)} ms per ${rows} rows`);
 
   for (const workers of s.kerasOneWorker ? [2, 1] : [2]) {

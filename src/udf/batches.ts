@@ -22,11 +22,12 @@ export function splitIntoBatches(table: Table, batchSize: number, maxBatchBytes:
   for (const batch of table.batches) {
     if (batch.numRows === 0) continue;
     const bytes = batch.data.byteLength;
-    if (batch.numRows > batchSize || bytes > maxBatchBytes || hasNestedViews(batch.data)) {
+    // apache-arrow JS writes a sliced view column (Utf8View, BinaryView) wrongly unless it is re-based;
+    // views nested inside other types cannot be re-based, so such batches go whole.
+    const unsliceable = hasNestedViews(batch.data);
+    if (batch.numRows > batchSize || bytes > maxBatchBytes || unsliceable) {
       flush();
-      // apache-arrow JS writes a sliced view column (Utf8View, BinaryView) wrongly unless it is re-based;
-      // views nested inside other types cannot be re-based, so such batches go whole.
-      const rowsPerPiece = hasNestedViews(batch.data) ? batch.numRows : rowsWithinBounds(batch, batchSize, maxBatchBytes);
+      const rowsPerPiece = unsliceable ? batch.numRows : rowsWithinBounds(batch, batchSize, maxBatchBytes);
       for (let start = 0; start < batch.numRows; start += rowsPerPiece) {
         const piece = batch.slice(start, Math.min(start + rowsPerPiece, batch.numRows));
         pieces.push(new Table(start === 0 ? piece : rebaseViews(piece)));
