@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, PYTHON } from '../helpers.js';
-import { type CliRun, runCli } from '../fixtures/cli_run.js';
+import { execa } from 'execa';
+import { CLI, type CliRun, runCli } from '../fixtures/cli_run.js';
 
 const ROWS = 2_000_000;
 /** csv-parse reads about 200k rows/s here; a smaller CSV keeps the suite fast and proves the same. */
@@ -75,5 +76,15 @@ describe('pyudf apply: formats round-trip through an identity UDF', () => {
       '-i', file('small.arrows'), '-o', file('slow.arrows')]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^pyudf: \d+ rows, \d+ rows\/s, \d+%, ETA /m);
+  });
+
+  it('draws a progress bar (rows, rows/s, ETA) on a terminal', async () => {
+    // script(1) runs the CLI on a pseudo-terminal, as a user's shell would.
+    const command = [process.execPath, CLI, 'apply', fixture('sleepy.py'), '--workers', '2', '--conf', 'seconds=0.2',
+      '--batch-size', '10000', '-i', file('small.arrows'), '-o', file('tty.arrows')].map((a) => `'${a}'`).join(' ');
+    const { stdout } = await execa('script', ['-qec', command, '/dev/null'], { env: { ...process.env, PYUDF_PYTHON: PYTHON } });
+    expect(stdout).toMatch(/rows\/s/);
+    expect(stdout).toMatch(/ETA/);
+    expect(stdout).not.toMatch(/^pyudf: \d+ rows, \d+ rows\/s, \d+%, ETA /m);
   });
 });
