@@ -33,8 +33,8 @@ describe('header frame', () => {
 
   it('rejects another protocol version, naming both', () => {
     const header = Buffer.from(encodeHeader(SHUTDOWN));
-    header.writeUInt8(2, 4);
-    expect(() => decodeHeader(header)).toThrow(/peer speaks version 2, this side speaks 1/);
+    header.writeUInt8(1, 4);
+    expect(() => decodeHeader(header)).toThrow(/peer speaks version 1, this side speaks 2/);
     expect(MAGIC.toString('ascii')).toBe('PUDF');
   });
 });

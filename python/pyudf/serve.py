@@ -41,6 +41,7 @@ class Worker:
     def __init__(self, socket: zmq.Socket) -> None:
         self._socket = socket
         self._udfs: dict[int, Registered] = {}
+        self._schemas = p.SchemaCache()
 
     def serve(self) -> None:
         """Send READY, then answer messages until SHUTDOWN."""
@@ -59,8 +60,9 @@ class Worker:
     def _dispatch(self, header: p.Header, bodies: list[zmq.Frame]) -> None:
         try:
             if header.kind == p.CALL:
-                self._expect_bodies(header, bodies, 1)
-                self._call(header, bodies[0])
+                if not bodies:
+                    raise p.ProtocolError("CALL needs at least 1 body frame, got 0")
+                self._call(header, bodies)
             elif header.kind == p.REGISTER:
                 self._expect_bodies(header, bodies, 1)
                 self._register(header, bodies[0])
@@ -117,15 +119,15 @@ class Worker:
 
     # ---- 3.4 CALL / RESULT -----------------------------------------------------------------------
 
-    def _call(self, header: p.Header, body: zmq.Frame) -> None:
+    def _call(self, header: p.Header, bodies: list[zmq.Frame]) -> None:
         entry = self._udfs.get(header.udf_id)
         if entry is None:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
-        schema, batches = p.read_ipc_stream(body)
+        schema, batches = p.read_ipc_stream(p.join_frames(bodies), self._schemas)
         batch = convert.one_batch(schema, batches)
         try:
             out_schema, out_batches = convert.normalise(entry.apply(entry.state, batch))
-            result = p.write_ipc_stream(out_schema, out_batches)
+            result = p.write_ipc_stream(out_schema, out_batches, self._schemas)
         except Exception as exc:
             self._send_error(header.request_id, header.udf_id, errors.python_error(exc, "apply"))
             return

@@ -54,6 +54,18 @@ def test_ready_register_call_unregister_shutdown(pool: Pool, udf_file: Path) -> 
     assert proc.wait(timeout=10) == 0
 
 
+def test_a_call_split_over_several_frames_is_read_as_one_stream(pool: Pool, udf_file: Path) -> None:
+    pool.start()
+    pool.register(1, module=str(udf_file), conf={"k": 3})
+    batch = pa.record_batch({"x": pa.array(range(50_000), pa.int64())})
+    stream = ipc_bytes([batch])
+    # Cut inside the schema message, the batch header and the column buffer, as the pool never would.
+    cuts = [0, 7, 300, 1000, len(stream) // 2, len(stream)]
+    header, bodies = pool.request(p.CALL, 2, 1, *(stream[a:b] for a, b in zip(cuts, cuts[1:])))
+    assert header.kind == p.RESULT
+    assert read_table(bodies[0]).column("y").to_pylist() == [3 * x for x in range(50_000)]
+
+
 def test_several_calls_in_flight_are_answered_in_order(pool: Pool, udf_file: Path) -> None:
     pool.start()
     pool.register(1, module=str(udf_file), conf={"k": 2})
@@ -116,11 +128,11 @@ def test_load_errors(pool: Pool, tmp_path: Path) -> None:
     [
         ([b"short"], "expected 16 bytes", (0, 0)),
         ([struct.pack("<4sBBHII", b"PUDF", 9, p.CALL, 0, 41, 42)], "received version 9", (41, 42)),
-        ([struct.pack("<4sBBHII", b"XXXX", 1, p.CALL, 0, 43, 44)], "magic", (43, 44)),
-        ([struct.pack("<4sBBHII", b"PUDF", 1, 99, 0, 45, 46)], "unknown message kind 99", (45, 46)),
+        ([struct.pack("<4sBBHII", b"XXXX", p.VERSION, p.CALL, 0, 43, 44)], "magic", (43, 44)),
+        ([struct.pack("<4sBBHII", b"PUDF", p.VERSION, 99, 0, 45, 46)], "unknown message kind 99", (45, 46)),
         ([p.encode_header(p.RESULT, 47, 48), b""], "unexpected RESULT", (47, 48)),
         ([p.encode_header(p.CALL, 49, 1234), ipc_bytes([INPUT])], "not registered", (49, 1234)),
-        ([p.encode_header(p.CALL, 50, 1)], "needs 1 body frame(s), got 0", (50, 1)),
+        ([p.encode_header(p.CALL, 50, 1)], "needs at least 1 body frame, got 0", (50, 1)),
         ([p.encode_header(p.REGISTER, 51, 2), b"{not json"], "not valid UTF-8 JSON", (51, 2)),
         ([p.encode_header(p.REGISTER, 52, 2), b'{"name": "x"}'], "missing key", (52, 2)),
     ],

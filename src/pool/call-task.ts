@@ -1,5 +1,6 @@
 // One batch of one apply(): what to send, where it is, and how to settle it exactly once.
-import { type Table, tableToIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { ipcStreamFrames } from '../protocol/arrow-ipc.js';
 
 export interface CallTaskInit {
   readonly udfId: number;
@@ -17,7 +18,7 @@ export class CallTask {
   sentAt: number | undefined;
   settled = false;
   timer: NodeJS.Timeout | undefined;
-  private payload: Uint8Array | undefined;
+  private payload: Uint8Array[] | undefined;
   private resolveResult!: (table: Table) => void;
   private rejectResult!: (error: Error) => void;
 
@@ -30,10 +31,9 @@ export class CallTask {
     this.result.catch(() => undefined);
   }
 
-
-  /** Serialised lazily, at dispatch, so only batches in flight hold a second copy; kept for retries. */
-  encoded(): Uint8Array {
-    this.payload ??= tableToIPC(this.call.input, 'stream');
+  /** The CALL body frames, built at dispatch and kept for retries; they view the input's buffers. */
+  encoded(): Uint8Array[] {
+    this.payload ??= ipcStreamFrames(this.call.input);
     return this.payload;
   }
 

@@ -1,5 +1,5 @@
 // The pool: N Python workers behind one ROUTER socket, least-outstanding dispatch, restart and drain.
-import { type Table, type TypeMap, tableFromIPC } from 'apache-arrow';
+import type { Table, TypeMap } from 'apache-arrow';
 import {
   ProtocolError, PoolClosedError, PythonEnvError, PyUdfError, UdfTimeoutError, WorkerCrashedError,
 } from '../errors.js';
@@ -11,6 +11,7 @@ import {
   READY, REGISTER, REGISTERED, RESULT, SHUTDOWN, UNREGISTER, UNREGISTERED, type UdfSpecMessage,
   WORKER_INFO_KEYS, type WorkerInfo,
 } from '../protocol/wire.js';
+import { StreamDecoder } from '../protocol/arrow-ipc.js';
 import { type RegisterOptions, Udf, resolveUdfSpec } from '../udf/udf.js';
 import { type WorkerExit, WorkerProcess } from '../worker/worker-process.js';
 import { CallTask, type CallTaskInit } from './call-task.js';
@@ -63,6 +64,7 @@ export class Pool implements AsyncDisposable {
   private readonly queue: CallTask[] = [];
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly receiving: Promise<void>;
+  private readonly results = new StreamDecoder();
   private nextWorker = 0;
   private nextRequest = 1;
   private nextUdf = 1;
@@ -353,7 +355,7 @@ export class Pool implements AsyncDisposable {
     if (task.call.timeoutMs !== undefined) {
       task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.call.timeoutMs);
     }
-    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.call.udfId), task.encoded()]).catch(() => {
+    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.call.udfId), ...task.encoded()]).catch(() => {
       // The worker disconnected; its exit handler re-queues the batch.
     });
   }
@@ -414,7 +416,7 @@ export class Pool implements AsyncDisposable {
         if (!task) return;
         const table = this.settleOnProtocolError(task, () => {
           try {
-            return tableFromIPC(frames[1] ?? new Uint8Array());
+            return this.results.decode(frames[1] ?? new Uint8Array());
           } catch (cause) {
             throw new ProtocolError(`RESULT body of UDF "${task.call.udfName}" is not an Arrow IPC stream`, { cause });
           }

@@ -3,7 +3,7 @@ import { ProtocolError } from '../errors.js';
 
 // §2 Header frame
 export const MAGIC = Buffer.from('PUDF', 'ascii');
-export const VERSION = 1;
+export const VERSION = 2;
 export const HEADER_SIZE = 16;
 
 // §3 Message kinds

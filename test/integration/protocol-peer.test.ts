@@ -12,7 +12,7 @@ describe('protocol violations by a worker', () => {
   it('fails pool start-up with ProtocolError when the worker speaks another version', async () => {
     const error = await startPool(rogue('version')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProtocolError);
-    expect((error as ProtocolError).message).toMatch(/peer speaks version 2, this side speaks 1/);
+    expect((error as ProtocolError).message).toMatch(/peer speaks version 3, this side speaks 2/);
   });
 
   it.each([

@@ -40,12 +40,14 @@ def _install(out: str) -> None:
         phases[name] = phases.get(name, 0.0) + (now - start)
         return now
 
-    def timed_call(self, header, body) -> None:  # a copy of Worker._call with timers between phases
+    def timed_call(self, header, bodies) -> None:  # a copy of Worker._call with timers between phases
         t = clock()
         entry = self._udfs.get(header.udf_id)
         if entry is None:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
-        schema, batches = p.read_ipc_stream(body)
+        stream = p.join_frames(bodies)
+        t = add("join_frames", t)
+        schema, batches = p.read_ipc_stream(stream)
         t = add("read_ipc_stream", t)
         batch = convert.one_batch(schema, batches)
         t = add("one_batch", t)
