@@ -1,5 +1,5 @@
 // Profiles udf.apply of N rows (identity UDF, 10 float64 columns) on one worker, both sides at once:
-//   node bench/profile/apply-loop.mjs --rows 1 --seconds 5 --out DIR [--no-cprofile] [--variant prealloc,send-copy]
+//   node bench/profile/apply-loop.mjs --rows 1 --seconds 5 --out DIR [--no-cprofile]
 // Node: a V8 CPU profile of the measured loop only (after warm-up), DIR/node-<rows>.cpuprofile.
 // Python: phase timings and cProfile of the worker (bench/profile/site/sitecustomize.py),
 // DIR/worker-<rows>.phases.json and .pstats.txt. Then: node bench/profile/summarise.mjs DIR.
@@ -40,7 +40,6 @@ const pool = await createPool({
     PYTHONPATH: [path.join(ROOT, 'python'), path.join(BENCH_DIR, 'profile', 'site')].join(path.delimiter),
     PYUDF_BENCH_PROFILE_OUT: path.join(out, `worker-${rows}`),
     PYUDF_BENCH_PROFILE_CPROFILE: cprofile ? '1' : '0',
-    PYUDF_BENCH_VARIANT: option('variant', ''),
   },
 });
 try {

@@ -40,9 +40,11 @@ def worker_env(extra_path: str | None = None) -> dict[str, str]:
     return env
 
 
-def worker_command(endpoint: str, worker_id: str = "w0", python: list[str] | None = None) -> list[str]:
+def worker_command(
+    endpoint: str, worker_id: str = "w0", python: list[str] | None = None, args: tuple[str, ...] = ()
+) -> list[str]:
     base = python or [sys.executable, "-u", "-X", "faulthandler"]
-    return [*base, "-m", "pyudf.worker", "--endpoint", endpoint, "--id", worker_id]
+    return [*base, "-m", "pyudf.worker", "--endpoint", endpoint, "--id", worker_id, *args]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -65,18 +67,22 @@ class Pool:
         self.router.bind(self.endpoint)
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def spawn(self, worker_id: str = "w0", **popen: Any) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, worker_id: str = "w0", args: tuple[str, ...] = (), **popen: Any
+    ) -> subprocess.Popen[bytes]:
         popen.setdefault("env", worker_env())
         popen.setdefault("stdin", subprocess.PIPE)
         popen.setdefault("stdout", subprocess.DEVNULL)
         popen.setdefault("stderr", subprocess.PIPE)
-        proc = subprocess.Popen(worker_command(self.endpoint, worker_id), **popen)
+        proc = subprocess.Popen(worker_command(self.endpoint, worker_id, args=args), **popen)
         self.procs.append(proc)
         return proc
 
-    def start(self, worker_id: str = "w0") -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    def start(
+        self, worker_id: str = "w0", args: tuple[str, ...] = ()
+    ) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
         """Spawn a worker and wait for its READY."""
-        proc = self.spawn(worker_id)
+        proc = self.spawn(worker_id, args)
         wid, header, bodies = self.recv()
         assert wid == worker_id.encode()
         assert header.kind == p.READY, header
@@ -86,9 +92,15 @@ class Pool:
         self.router.send_multipart([worker_id.encode(), *frames])
 
     def send(
-        self, kind: int, request_id: int = 0, udf_id: int = 0, *bodies: Any, worker_id: str = "w0"
+        self,
+        kind: int,
+        request_id: int = 0,
+        udf_id: int = 0,
+        *bodies: Any,
+        worker_id: str = "w0",
+        flags: int = 0,
     ) -> None:
-        self.send_raw([p.encode_header(kind, request_id, udf_id), *bodies], worker_id)
+        self.send_raw([p.encode_header(kind, request_id, udf_id, flags), *bodies], worker_id)
 
     def recv(self, timeout_ms: int = RECV_TIMEOUT_MS) -> tuple[bytes, p.Header, list[zmq.Frame]]:
         if not self.router.poll(timeout_ms):
@@ -97,9 +109,9 @@ class Pool:
         return frames[0].bytes, p.decode_header(frames[1].bytes), frames[2:]
 
     def request(
-        self, kind: int, request_id: int, udf_id: int, *bodies: Any
+        self, kind: int, request_id: int, udf_id: int, *bodies: Any, flags: int = 0
     ) -> tuple[p.Header, list[zmq.Frame]]:
-        self.send(kind, request_id, udf_id, *bodies)
+        self.send(kind, request_id, udf_id, *bodies, flags=flags)
         _, header, answer = self.recv()
         assert (header.request_id, header.udf_id) == (request_id, udf_id), header
         return header, answer

@@ -7,7 +7,7 @@ import { findPython } from '../python/find-python.js';
 import { installCommand } from '../python/package-paths.js';
 import { workerEnv } from '../python/worker-env.js';
 import {
-  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ENV_ERROR_PREFIX, ERROR, EXIT_ENV, type Header,
+  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ENV_ERROR_PREFIX, ERROR, EXIT_ENV, FLAG_BODY_IN_FILE, type Header,
   READY, REGISTER, REGISTERED, RESULT, SHUTDOWN, UNREGISTER, UNREGISTERED, type UdfSpecMessage,
   WORKER_INFO_KEYS, type WorkerInfo,
 } from '../protocol/wire.js';
@@ -19,6 +19,7 @@ import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from '
 import { errorFromPayload } from './remote-error.js';
 import { type SlotState, WorkerSlot } from './worker-slot.js';
 import { RouterTransport } from '../transport/router.js';
+import { SharedMemoryFiles } from '../transport/shared-memory.js';
 
 export interface WorkerStats {
   readonly id: string;
@@ -35,6 +36,13 @@ export interface PoolStats {
   readonly queued: number;
   readonly restarts: number;
   readonly workers: readonly WorkerStats[];
+  /** Bodies that went through /dev/shm files (`sharedMemoryMinBytes`) instead of the socket. */
+  readonly sharedMemory: {
+    /** The pool's directory of body files; null when every body uses the socket. */
+    readonly dir: string | null;
+    readonly callsSent: number;
+    readonly resultsReceived: number;
+  };
 }
 
 interface RegisteredUdf {
@@ -50,7 +58,16 @@ const MAX_RESTART_DELAY_MS = 5_000;
 export async function createPool(options: PoolOptions = {}): Promise<Pool> {
   const resolved = resolvePoolOptions(options);
   const transport = await RouterTransport.bind();
-  const pool = new Pool(resolved, transport);
+  const files = resolved.sharedMemoryMinBytes === null ? undefined : await SharedMemoryFiles.create(resolved.sharedMemoryMinBytes);
+  let pool: Pool;
+  try {
+    pool = new Pool(resolved, transport, files);
+  } catch (error) {
+    // No interpreter, say: nothing was started, but the socket and the directories exist already.
+    await transport.close();
+    await files?.close();
+    throw error;
+  }
   await pool.start();
   return pool;
 }
@@ -75,9 +92,15 @@ export class Pool implements AsyncDisposable {
   private closed: Promise<void> | undefined;
   private drainWaiters: (() => void)[] = [];
   private restartCount = 0;
+  private fileCalls = 0;
+  private fileResults = 0;
 
   /** @internal use createPool() */
-  constructor(private readonly options: ResolvedPoolOptions, private readonly transport: RouterTransport) {
+  constructor(
+    private readonly options: ResolvedPoolOptions,
+    private readonly transport: RouterTransport,
+    private readonly files?: SharedMemoryFiles,
+  ) {
     this.python = findPython(options.python).python;
     this.env = workerEnv(options.threadsPerWorker, options.env);
     this.receiving = transport.receiveLoop((id, frames) => this.onMessage(id, frames)).catch((error: unknown) => {
@@ -121,6 +144,7 @@ export class Pool implements AsyncDisposable {
       workers: [...this.slots.values()].map((slot) => ({
         id: slot.id, pid: slot.process.pid, state: slot.state, inFlight: slot.calls.size, udfs: slot.udfs.size,
       })),
+      sharedMemory: { dir: this.files?.dir ?? null, callsSent: this.fileCalls, resultsReceived: this.fileResults },
     };
   }
 
@@ -205,6 +229,7 @@ export class Pool implements AsyncDisposable {
       env: this.env,
       logger: this.options.logger,
       stderrTailLines: this.options.stderrTailLines,
+      sharedMemory: this.files ? { dir: this.files.dir, minBytes: this.files.minBytes } : undefined,
     });
     const slot = new WorkerSlot(process);
     this.slots.set(slot.id, slot);
@@ -297,6 +322,7 @@ export class Pool implements AsyncDisposable {
     slot.controls.clear();
     const retried: CallTask[] = [];
     for (const task of slot.calls.values()) {
+      this.discardFile(task);
       if (task.settled) continue;
       if (task.attempts <= task.call.retries) retried.push(task);
       else task.reject(crash(task.attempts));
@@ -355,13 +381,35 @@ export class Pool implements AsyncDisposable {
     if (task.call.timeoutMs !== undefined) {
       task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.call.timeoutMs);
     }
-    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.call.udfId), ...task.encoded()]).catch(() => {
+    this.transport.send(slot.id, this.callMessage(requestId, task)).catch(() => {
       // The worker disconnected; its exit handler re-queues the batch.
     });
   }
 
+  /** CALL frames: the body on the socket, or written to a shared-memory file when it is large (§3.7). */
+  private callMessage(requestId: number, task: CallTask): (Buffer | Uint8Array)[] {
+    const body = task.encoded();
+    if (this.files && body.reduce((n, frame) => n + frame.byteLength, 0) >= this.files.minBytes) {
+      try {
+        task.file = this.files.write(`c${requestId}`, body);
+        this.fileCalls++;
+        return [encodeHeader(CALL, requestId, task.call.udfId, FLAG_BODY_IN_FILE), Buffer.from(task.file)];
+      } catch {
+        // /dev/shm is full or gone: the socket still works.
+      }
+    }
+    return [encodeHeader(CALL, requestId, task.call.udfId), ...body];
+  }
+
+  /** Deletes the CALL file of the attempt in flight if it is still there (its worker answered, died or timed out). */
+  private discardFile(task: CallTask): void {
+    if (task.file) this.files?.discard(task.file);
+    task.file = undefined;
+  }
+
   private onTimeout(slot: WorkerSlot, requestId: number, task: CallTask): void {
     slot.calls.delete(requestId);
+    this.discardFile(task);
     task.reject(new UdfTimeoutError(task.call.udfName, task.call.timeoutMs ?? 0));
     // Running Python cannot be interrupted safely; replace the worker.
     slot.process.kill('SIGKILL');
@@ -413,10 +461,17 @@ export class Pool implements AsyncDisposable {
       }
       case RESULT: {
         const task = this.takeCall(slot, header);
-        if (!task) return;
+        const inFile = (header.flags & FLAG_BODY_IN_FILE) !== 0;
+        if (!task) {
+          // A late answer to a call that timed out: its file must not stay in memory.
+          const file = inFile ? this.files?.resolve(frames[1]) : undefined;
+          if (file) this.files?.discard(file);
+          return;
+        }
         const table = this.settleOnProtocolError(task, () => {
+          const body = inFile ? this.takeResultFile(frames, task.call.udfName) : frames[1] ?? new Uint8Array();
           try {
-            return this.results.decode(frames[1] ?? new Uint8Array());
+            return this.results.decode(body);
           } catch (cause) {
             throw new ProtocolError(`RESULT body of UDF "${task.call.udfName}" is not an Arrow IPC stream`, { cause });
           }
@@ -452,6 +507,21 @@ export class Pool implements AsyncDisposable {
     }
   }
 
+  /** The body of a RESULT sent as a shared-memory file: read and deleted. */
+  private takeResultFile(frames: Buffer[], udfName: string): Buffer {
+    const file = this.files?.resolve(frames[1]);
+    if (!file || frames.length !== 2) {
+      throw new ProtocolError(`RESULT of UDF "${udfName}" names no file of the pool's shared-memory directory`);
+    }
+    try {
+      const body = this.files!.take(file);
+      this.fileResults++;
+      return body;
+    } catch (cause) {
+      throw new ProtocolError(`RESULT file of UDF "${udfName}" cannot be read: ${String(cause)}`, { cause });
+    }
+  }
+
   private takeControl(slot: WorkerSlot, header: Header) {
     const control = slot.controls.get(header.requestId);
     if (!control) throw new ProtocolError(`reply to unknown request ${header.requestId}`);
@@ -464,6 +534,7 @@ export class Pool implements AsyncDisposable {
     // A call that timed out was already removed; its late answer is dropped.
     if (!task) return undefined;
     slot.calls.delete(header.requestId);
+    this.discardFile(task); // answered: the worker has taken the CALL file, or failed to
     return task;
   }
 
@@ -485,7 +556,10 @@ export class Pool implements AsyncDisposable {
   /** A worker that broke the protocol cannot be trusted: fail its work (no retry) and replace it. */
   private failWorker(slot: WorkerSlot, error: ProtocolError): void {
     slot.protocolError = error;
-    for (const task of slot.calls.values()) task.reject(error);
+    for (const task of slot.calls.values()) {
+      this.discardFile(task);
+      task.reject(error);
+    }
     slot.calls.clear();
     for (const control of slot.controls.values()) control.reject(error);
     slot.controls.clear();
@@ -526,5 +600,6 @@ export class Pool implements AsyncDisposable {
     }));
     await this.transport.close();
     await this.receiving;
+    await this.files?.close();
   }
 }

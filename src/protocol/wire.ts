@@ -5,6 +5,8 @@ import { ProtocolError } from '../errors.js';
 export const MAGIC = Buffer.from('PUDF', 'ascii');
 export const VERSION = 2;
 export const HEADER_SIZE = 16;
+/** Header flag: the one body frame is the path of a file in the shared-memory directory holding the body (§3.7). */
+export const FLAG_BODY_IN_FILE = 0x0001;
 
 // §3 Message kinds
 export const READY = 1;
@@ -33,12 +35,12 @@ export interface Header {
   readonly flags: number;
 }
 
-export function encodeHeader(kind: Kind, requestId = 0, udfId = 0): Buffer {
+export function encodeHeader(kind: Kind, requestId = 0, udfId = 0, flags = 0): Buffer {
   const buf = Buffer.allocUnsafe(HEADER_SIZE);
   MAGIC.copy(buf, 0);
   buf.writeUInt8(VERSION, 4);
   buf.writeUInt8(kind, 5);
-  buf.writeUInt16LE(0, 6);
+  buf.writeUInt16LE(flags, 6);
   buf.writeUInt32LE(requestId, 8);
   buf.writeUInt32LE(udfId, 12);
   return buf;

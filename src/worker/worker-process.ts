@@ -24,6 +24,8 @@ export interface WorkerProcessOptions {
   readonly env: Record<string, string>;
   readonly logger: Logger;
   readonly stderrTailLines: number;
+  /** Where large bodies go as files, and from what size (protocol.md §3.7); undefined: socket only. */
+  readonly sharedMemory: { readonly dir: string; readonly minBytes: number } | undefined;
 }
 
 export class WorkerProcess {
@@ -105,6 +107,7 @@ export class WorkerProcess {
 
 function spawnWorker(options: WorkerProcessOptions) {
   const args = ['-u', '-X', 'faulthandler', '-m', 'pyudf.worker', '--endpoint', options.endpoint, '--id', options.id];
+  if (options.sharedMemory) args.push('--shm-dir', options.sharedMemory.dir, '--shm-min-bytes', String(options.sharedMemory.minBytes));
   return execa(options.python, args, {
     env: options.env,
     extendEnv: false,

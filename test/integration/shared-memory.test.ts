@@ -1,0 +1,117 @@
+// Large CALL and RESULT bodies through /dev/shm files (protocol.md §3.6): same answers as the socket,
+// no file left behind by a finished call, a crashed worker or a closed pool, abandoned directories removed.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromArrays, type Table } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { createPool, InvalidOptionError, type Pool } from '../../src/index.js';
+import { SHARED_MEMORY_ROOT } from '../../src/transport/shared-memory.js';
+import { fixture, PYTHON, startPool, waitFor } from '../helpers.js';
+
+const wide = (rows: number): Table => tableFromArrays({
+  a: Float64Array.from({ length: rows }, (_, i) => i / 3),
+  b: Int32Array.from({ length: rows }, (_, i) => i % 1000),
+  s: Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : `row ${i}`)),
+});
+/** Same schema and values (the batches may be cut differently). */
+const sameContent = (a: Table, b: Table): boolean =>
+  a.schema.fields.map(String).join() === b.schema.fields.map(String).join() && a.numRows === b.numRows
+  && a.schema.fields.every(({ name }) => JSON.stringify([...a.getChild(name)!]) === JSON.stringify([...b.getChild(name)!]));
+const filesIn = (pool: Pool): string[] => readdirSync(pool.stats().sharedMemory.dir!);
+
+describe('bodies through shared memory', () => {
+  it('sends large batches and results as files and answers exactly what the socket answers', async () => {
+    const input = wide(200_000); // about 5 MB
+    const filePool = await startPool({ workers: 2 });
+    const socketPool = await startPool({ workers: 1, sharedMemoryMinBytes: null });
+    const viaFiles = await (await filePool.register({ module: fixture('identity.py'), batchSize: 50_000 })).apply(input);
+    const viaSocket = await (await socketPool.register({ module: fixture('identity.py'), batchSize: 50_000 })).apply(input);
+
+    const { dir, callsSent, resultsReceived } = filePool.stats().sharedMemory;
+    expect(dir && path.dirname(dir)).toBe(SHARED_MEMORY_ROOT);
+    expect([callsSent, resultsReceived]).toEqual([4, 4]);
+    expect(socketPool.stats().sharedMemory).toEqual({ dir: null, callsSent: 0, resultsReceived: 0 });
+    expect(sameContent(viaFiles, input)).toBe(true);
+    expect(sameContent(viaSocket, input)).toBe(true);
+    expect(filesIn(filePool)).toEqual([]); // every file was deleted by its reader
+    await filePool.close();
+    expect(existsSync(dir!)).toBe(false);
+  });
+
+  it('keeps small bodies on the socket and honours a lower threshold, down to zero-row results', async () => {
+    const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 0 });
+    const udf = await pool.register({ module: fixture('identity.py') });
+    const small = wide(10);
+    expect(sameContent(await udf.apply(small), small)).toBe(true);
+    const none = tableFromArrays({ a: new Float64Array(0), b: new Int32Array(0) });
+    const empty = await udf.apply(none);
+    expect(empty.numRows).toBe(0);
+    expect(empty.schema.fields.map(String)).toEqual(['a: Float64', 'b: Int32']);
+    expect(pool.stats().sharedMemory.callsSent).toBe(2);
+    expect(pool.stats().sharedMemory.resultsReceived).toBe(2);
+
+    const defaults = await startPool({ workers: 1 });
+    await (await defaults.register({ module: fixture('identity.py') })).apply(wide(1000));
+    expect(defaults.stats().sharedMemory).toMatchObject({ callsSent: 0, resultsReceived: 0 });
+  });
+
+  it('retries the file body of a worker that died with it and leaves no file behind', async () => {
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-shm-crash-')), 'crashed-once');
+    const pool = await startPool({ workers: 2, sharedMemoryMinBytes: 1024 });
+    const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'exit', marker, crashes: 1 }, batchSize: 2000 });
+    const input = wide(10_000);
+    expect(sameContent(await udf.apply(input), input)).toBe(true);
+    expect(pool.stats().sharedMemory.callsSent).toBeGreaterThan(5); // 5 batches, one of them sent twice
+    await waitFor(() => pool.restarts === 1, 30_000, 'the replacement worker');
+    expect(filesIn(pool)).toEqual([]);
+  });
+
+  it('falls back to the socket both ways when a body file cannot be written', async () => {
+    const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 0 });
+    const udf = await pool.register({ module: fixture('identity.py') });
+    rmSync(pool.stats().sharedMemory.dir!, { recursive: true }); // as a full /dev/shm would refuse them
+    const input = wide(5000);
+    expect(sameContent(await udf.apply(input), input)).toBe(true);
+    expect(pool.stats().sharedMemory).toMatchObject({ callsSent: 0, resultsReceived: 0 });
+  });
+
+  it('removes directories left by pools whose process is gone, and keeps those of live ones', async () => {
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const gone = path.join(SHARED_MEMORY_ROOT, `pyudf-${deadPid()}-test`);
+      const live = path.join(SHARED_MEMORY_ROOT, `pyudf-${sleeper.pid}-test`);
+      for (const dir of [gone, live]) {
+        mkdirSync(dir);
+        writeFileSync(path.join(dir, 'c1'), 'left behind');
+      }
+      const pool = await createPool({ workers: 1, python: PYTHON, logger: () => {} });
+      await pool.close();
+      expect(existsSync(gone)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      // The live one is not ours to remove; the sleeper's end makes it abandoned, so the next pool does.
+      sleeper.kill('SIGKILL');
+      await new Promise((resolve) => sleeper.once('exit', resolve));
+      await (await createPool({ workers: 1, python: PYTHON, logger: () => {} })).close();
+      expect(existsSync(live)).toBe(false);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
+  it('leaves no directory behind when the pool cannot start', async () => {
+    const ours = (): string[] => readdirSync(SHARED_MEMORY_ROOT).filter((name) => name.startsWith(`pyudf-${process.pid}-`));
+    const before = ours();
+    await expect(createPool({ workers: 1, python: '/nonexistent/python3' })).rejects.toThrow(/nonexistent/);
+    expect(ours().filter((name) => !before.includes(name))).toEqual([]);
+  });
+
+  it('rejects a threshold that is not a byte count', async () => {
+    await expect(createPool({ python: PYTHON, sharedMemoryMinBytes: -1 })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(createPool({ python: PYTHON, sharedMemoryMinBytes: 1.5 })).rejects.toThrow(/sharedMemoryMinBytes/);
+  });
+});
+
+/** A pid no process has: pids stay below the kernel's pid_max. */
+const deadPid = (): number => Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
