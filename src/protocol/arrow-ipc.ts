@@ -143,7 +143,11 @@ export class StreamDecoder {
       position += length;
       return chunk;
     };
-    const int32 = (): number => view.getInt32(take(4).byteOffset - bytes.byteOffset, true);
+    const int32 = (): number => {
+      const at = position;
+      take(4);
+      return view.getInt32(at, true);
+    };
     let schema: Schema | undefined;
     const batches: RecordBatch[] = [];
     for (;;) {
