@@ -154,3 +154,14 @@ def test_join_frames_concatenates_the_pieces_of_one_stream() -> None:
     assert p.read_ipc_stream(joined)[1] == [batch]
     one = memoryview(stream)
     assert p.join_frames([one]) is one
+
+
+def test_a_cached_schema_read_is_still_zero_copy() -> None:
+    batch = pa.record_batch({"x": pa.array(range(100_000), pa.int64())})
+    cache = p.SchemaCache()
+    memory = bytearray(bytes(p.write_ipc_stream(batch.schema, [batch], cache)))
+    p.read_ipc_stream(memory, cache)  # fills the cache
+    _, batches = p.read_ipc_stream(memory, cache)
+    start = pa.py_buffer(memory).address
+    data = batches[0].column(0).buffers()[1]
+    assert start <= data.address and data.address + data.size <= start + len(memory)
