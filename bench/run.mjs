@@ -12,7 +12,7 @@ import { renderChart } from './lib/chart.mjs';
 import { waitForIdle } from './lib/idle.mjs';
 import { evaluateTargets, resultTable, targetLines } from './lib/report.mjs';
 
-const WORKLOADS = ['identity', 'large-table', 'keras', 'cpu-bound', 'concurrent-calls', 'serve', 'memory'];
+const WORKLOADS = ['identity', 'large-table', 'body-path', 'keras', 'cpu-bound', 'concurrent-calls', 'serve', 'memory'];
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.join(',')}] [--chart FILE]`;
 
 const args = parseArgs();

@@ -46,6 +46,16 @@ export async function runPython(args, options) {
   return out;
 }
 
+/** Runs `node script args…` (a helper that prints one JSON answer) and collects its stdout. */
+export async function runNode(args) {
+  const child = adopt(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] }));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+  const { code, signal } = await child.exited;
+  if (code !== 0) throw new Error(`${args[0]} failed (${code ?? signal})`);
+  return out;
+}
+
 /** Ends one process: SIGTERM by pid, then SIGKILL after `graceMs`. */
 export async function stop(child, graceMs = 3000) {
   if (!live.has(child.pid)) return;

@@ -104,14 +104,12 @@ export function evaluateTargets(workloads, { quick }) {
   }
   {
     // The shared-memory path is automatic from 1 MiB: it must beat the socket path it replaces.
-    const pairs = [
-      ['identity at 64k rows/call', find(workloads, 'identity', 'pyudf', 65536), find(workloads, 'identity', 'pyudf, socket only', 65536)],
-      ['1M-row apply on 2 workers', find(workloads, 'large-table', 'pyudf 2 workers'), find(workloads, 'large-table', 'pyudf 2 workers, socket only')],
-    ];
-    for (const [i, [what, files, socket]] of pairs.entries()) {
-      // Sequential calls show the path's own cost; with 2 workers on 2 cores the CPUs are the bound, reported only.
-      add('7', i === 0 && need(files, socket) ? speedup(files, socket) > 1 : null,
-        `shared-memory bodies: ${what} ${ratio(speedup(files, socket))} the rows/s of the socket path (${rate(files?.rowsPerSec)} vs ${rate(socket?.rowsPerSec)}; copies per batch: protocol.md section 7)`);
+    for (const [what, rows] of [['identity at 64k rows/call', 65536], ['a 1M-row apply on 2 workers', undefined]]) {
+      const size = rows ?? Math.max(...(workloads.find((w) => w.workload === 'body-path')?.rows.map((r) => r.rowsPerCall) ?? [0]));
+      const files = find(workloads, 'body-path', 'pyudf', size);
+      const socket = find(workloads, 'body-path', 'pyudf, socket only', size);
+      add('7', need(files, socket) ? speedup(files, socket) > 1 : null,
+        `shared-memory bodies: ${what} ${ratio(speedup(files, socket))} the rows/s of the socket path (${rate(files?.rowsPerSec)} vs ${rate(socket?.rowsPerSec)}, fresh processes each; copies per batch: protocol.md section 7)`);
     }
   }
   return targets;

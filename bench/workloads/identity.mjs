@@ -1,6 +1,5 @@
 // Identity UDF over 10 float64 columns at 1, 64, 1k and 64k rows per call, sequential calls, on
-// pyudf and every baseline: raw ZeroMQ echo, compute floor, python-shell, Tornado JSON; and pyudf with
-// its shared-memory path turned off at 64k rows/call (the only size here whose bodies use it).
+// pyudf and every baseline: raw ZeroMQ echo, compute floor, python-shell, Tornado JSON.
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { createPool } from '../../dist/index.js';
 import { PYTHON, quietLogger, udfPath } from '../lib/config.mjs';
@@ -14,14 +13,13 @@ import { sequential, warmUp } from '../lib/timing.mjs';
 import { ZmqEcho } from '../lib/zmq-echo.mjs';
 
 export const SIZES = [1, 64, 1024, 65536];
-export const SOCKET_ONLY = 'pyudf, socket only';
 const MODULE = udfPath('identity.py');
 
 export async function run(s, log) {
   const inputs = SIZES.map((rows) => ({ rows, columns: identityColumns(rows), expected: { rows, checksum: expectedChecksum(rows) } }));
   const results = [];
-  const measure = async (system, input, call, digest, { jit = input === inputs[0] } = {}) => {
-    if (jit) await warmUp(call, s.jitWarmupMs);
+  const measure = async (system, input, call, digest) => {
+    if (input === inputs[0]) await warmUp(call, s.jitWarmupMs);
     const start = performance.now();
     const check = verify(input.expected, digest(await call()));
     // A call slower than the whole warm-up budget (JSON at 64k rows: seconds) was warm-up enough.
@@ -42,16 +40,6 @@ export async function run(s, log) {
     }
   } finally {
     await pool.close();
-  }
-
-  const socketPool = await createPool({ workers: 2, python: PYTHON, logger: quietLogger, sharedMemoryMinBytes: null });
-  try {
-    const udf = await socketPool.register({ module: MODULE });
-    const input = inputs.at(-1);
-    const table = tableFromArrays(input.columns);
-    await measure(SOCKET_ONLY, input, () => udf.apply(table), tableDigest, { jit: true });
-  } finally {
-    await socketPool.close();
   }
 
   const echo = await ZmqEcho.start(1);

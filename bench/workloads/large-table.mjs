@@ -26,15 +26,12 @@ export async function run(s, log) {
   };
   const digestTables = (tables) => tables.reduce((d, t) => ({ rows: d.rows + t.numRows, checksum: d.checksum + tableChecksum(t) }), { rows: 0, checksum: 0 });
 
-  // Default pool (bodies from 1 MiB through /dev/shm files), then the socket path alone.
-  for (const [system, options] of [[`pyudf ${WORKERS} workers`, {}], [`pyudf ${WORKERS} workers, socket only`, { sharedMemoryMinBytes: null }]]) {
-    const pool = await createPool({ workers: WORKERS, python: PYTHON, logger: quietLogger, ...options });
-    try {
-      const udf = await pool.register({ module: udfPath('identity.py') });
-      await measure(system, () => udf.apply(table), (out) => digestTables([out]), { batchRows: DEFAULT_BATCH_SIZE });
-    } finally {
-      await pool.close();
-    }
+  const pool = await createPool({ workers: WORKERS, python: PYTHON, logger: quietLogger });
+  try {
+    const udf = await pool.register({ module: udfPath('identity.py') });
+    await measure(`pyudf ${WORKERS} workers`, () => udf.apply(table), (out) => digestTables([out]), { batchRows: DEFAULT_BATCH_SIZE });
+  } finally {
+    await pool.close();
   }
 
   const echo = await ZmqEcho.start(WORKERS);

@@ -18,7 +18,8 @@ BytesLike = Union[bytes, bytearray, memoryview]
 MAGIC = b"PUDF"
 VERSION = 2
 HEADER_SIZE = 16
-# Header flag: the one body frame is the path of a file in the shared-memory directory (section 3.7).
+# Header flag (RESULT only): the one body frame is the path of a file in the shared-memory directory
+# (section 3.7).
 FLAG_BODY_IN_FILE = 0x0001
 _HEADER = struct.Struct("<4sBBHII")  # magic, version, kind, flags, request_id, udf_id
 assert _HEADER.size == HEADER_SIZE
@@ -271,33 +272,15 @@ def _write_stream(sink: pa.NativeFile, schema: pa.Schema, batches: list[pa.Recor
             writer.write_batch(batch)
 
 
-# ---- 3.7 Bodies in shared-memory files -------------------------------------------------------------
+# ---- 3.7 Results in shared-memory files -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class BodyFiles:
-    """The pool's shared-memory directory (given as --shm-dir) and the size from which bodies use it."""
+class ResultFiles:
+    """The pool's shared-memory directory (given as --shm-dir) and the size from which results use it."""
 
     directory: str
     min_bytes: int
-
-    def path_of(self, frame: Any) -> str:
-        """The file a body frame names; a ProtocolError unless it lies in this directory."""
-        path = bytes(getattr(frame, "buffer", frame)).decode("utf-8", "replace")
-        if os.path.dirname(path) != self.directory or os.path.basename(path).startswith("."):
-            raise ProtocolError(f"body file {path!r} is not in the shared-memory directory {self.directory}")
-        return path
-
-    def take(self, frame: Any) -> pa.Buffer:
-        """Map a CALL's body file (no copy) and delete its name at once: the mapping keeps the memory."""
-        path = self.path_of(frame)
-        try:
-            source = pa.memory_map(path)
-        except OSError as exc:
-            raise ProtocolError(f"cannot open the CALL body file: {exc}") from exc
-        finally:
-            _remove(path)
-        return source.read_buffer()
 
     def write(self, name: str, schema: pa.Schema, batches: list[pa.RecordBatch]) -> bytes | None:
         """Write a RESULT stream into a new file; its path, or None if the file cannot be written."""
@@ -307,13 +290,9 @@ class BodyFiles:
             with pa.OSFile(path, "wb") as sink:
                 _write_stream(sink, schema, batches)
         except OSError:  # /dev/shm full or gone: the socket still works
-            _remove(path)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
             return None
         return path.encode("utf-8")
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

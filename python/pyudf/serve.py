@@ -38,7 +38,7 @@ def worker_info() -> dict[str, Any]:
 class Worker:
     """Serves one pool connection. The registry of UDFs is the worker's only mutable state."""
 
-    def __init__(self, socket: zmq.Socket, files: p.BodyFiles | None = None) -> None:
+    def __init__(self, socket: zmq.Socket, files: p.ResultFiles | None = None) -> None:
         self._socket = socket
         self._files = files
         self._udfs: dict[int, Registered] = {}
@@ -124,7 +124,7 @@ class Worker:
         entry = self._udfs.get(header.udf_id)
         if entry is None:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
-        schema, batches = p.read_ipc_stream(self._call_body(header, bodies), self._schemas)
+        schema, batches = p.read_ipc_stream(p.join_frames(bodies), self._schemas)
         batch = convert.one_batch(schema, batches)
         try:
             out_schema, out_batches = convert.normalise(entry.apply(entry.state, batch))
@@ -140,15 +140,6 @@ class Worker:
             self._send_error(header.request_id, header.udf_id, errors.python_error(exc, "apply"))
             return
         self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id), result)
-
-    def _call_body(self, header: p.Header, bodies: list[zmq.Frame]) -> Any:
-        if not header.flags & p.FLAG_BODY_IN_FILE:
-            return p.join_frames(bodies)
-        if self._files is None:
-            raise p.ProtocolError("CALL body is in a file, but this worker was started without --shm-dir")
-        if len(bodies) != 1:
-            raise p.ProtocolError(f"a CALL body in a file needs 1 body frame (its path), got {len(bodies)}")
-        return self._files.take(bodies[0])
 
     def _sends_file(self, batches: list[pa.RecordBatch]) -> bool:
         # get_total_buffer_size() may count a sliced buffer whole: an estimate, good enough to choose by.

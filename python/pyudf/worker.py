@@ -34,8 +34,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pyudf.worker", description="pyudf worker process")
     parser.add_argument("--endpoint", required=True, help="the pool's ZeroMQ ROUTER endpoint")
     parser.add_argument("--id", required=True, type=_worker_id, help="routing id, w<N>")
-    parser.add_argument("--shm-dir", help="the pool's shared-memory directory for large bodies (section 3.7)")
-    parser.add_argument("--shm-min-bytes", type=int, default=1 << 20, help="bodies this large use files")
+    parser.add_argument("--shm-dir", help="the pool's directory for large results (section 3.7)")
+    parser.add_argument("--shm-min-bytes", type=int, default=1 << 20, help="results this large use files")
     return parser.parse_args(argv)  # exits with status 2 on bad arguments
 
 
@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
 
     import zmq
 
-    from .protocol import BodyFiles
+    from .protocol import ResultFiles
     from .serve import Worker
 
     context = zmq.Context()
@@ -118,7 +118,7 @@ def main(argv: list[str]) -> int:
         context.term()
         return EXIT_USAGE
     try:
-        files = BodyFiles(os.path.abspath(args.shm_dir), args.shm_min_bytes) if args.shm_dir else None
+        files = ResultFiles(os.path.abspath(args.shm_dir), args.shm_min_bytes) if args.shm_dir else None
         Worker(socket, files).serve()
     finally:
         socket.close(linger=0)

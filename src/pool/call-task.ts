@@ -18,8 +18,6 @@ export class CallTask {
   sentAt: number | undefined;
   settled = false;
   timer: NodeJS.Timeout | undefined;
-  /** The shared-memory file holding the body of the attempt in flight, until its worker takes it. */
-  file: string | undefined;
   private payload: Uint8Array[] | undefined;
   private resolveResult!: (table: Table) => void;
   private rejectResult!: (error: Error) => void;

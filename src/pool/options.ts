@@ -30,9 +30,9 @@ export interface PoolOptions {
   /** Stderr lines kept per worker for crash reports. Default 50. */
   readonly stderrTailLines?: number;
   /**
-   * CALL and RESULT bodies of at least this many bytes go through files in /dev/shm instead of the
-   * socket (fewer copies, far less garbage collection in Node); smaller ones, and every body where
-   * /dev/shm is missing or full, use the socket. Default 1 MiB; `null` keeps every body on the socket.
+   * Results of at least this many bytes come back through files in /dev/shm instead of the socket
+   * (far less garbage collection in Node); smaller ones, and every result where /dev/shm is missing
+   * or full, use the socket. Default 1 MiB; `null` keeps every result on the socket.
    */
   readonly sharedMemoryMinBytes?: number | null;
 }

@@ -36,11 +36,10 @@ export interface PoolStats {
   readonly queued: number;
   readonly restarts: number;
   readonly workers: readonly WorkerStats[];
-  /** Bodies that went through /dev/shm files (`sharedMemoryMinBytes`) instead of the socket. */
+  /** Results that came through /dev/shm files (`sharedMemoryMinBytes`) instead of the socket. */
   readonly sharedMemory: {
-    /** The pool's directory of body files; null when every body uses the socket. */
+    /** The pool's directory of result files; null when every result uses the socket. */
     readonly dir: string | null;
-    readonly callsSent: number;
     readonly resultsReceived: number;
   };
 }
@@ -92,7 +91,6 @@ export class Pool implements AsyncDisposable {
   private closed: Promise<void> | undefined;
   private drainWaiters: (() => void)[] = [];
   private restartCount = 0;
-  private fileCalls = 0;
   private fileResults = 0;
 
   /** @internal use createPool() */
@@ -144,7 +142,7 @@ export class Pool implements AsyncDisposable {
       workers: [...this.slots.values()].map((slot) => ({
         id: slot.id, pid: slot.process.pid, state: slot.state, inFlight: slot.calls.size, udfs: slot.udfs.size,
       })),
-      sharedMemory: { dir: this.files?.dir ?? null, callsSent: this.fileCalls, resultsReceived: this.fileResults },
+      sharedMemory: { dir: this.files?.dir ?? null, resultsReceived: this.fileResults },
     };
   }
 
@@ -322,7 +320,6 @@ export class Pool implements AsyncDisposable {
     slot.controls.clear();
     const retried: CallTask[] = [];
     for (const task of slot.calls.values()) {
-      this.discardFile(task);
       if (task.settled) continue;
       if (task.attempts <= task.call.retries) retried.push(task);
       else task.reject(crash(task.attempts));
@@ -381,35 +378,13 @@ export class Pool implements AsyncDisposable {
     if (task.call.timeoutMs !== undefined) {
       task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.call.timeoutMs);
     }
-    this.transport.send(slot.id, this.callMessage(requestId, task)).catch(() => {
+    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.call.udfId), ...task.encoded()]).catch(() => {
       // The worker disconnected; its exit handler re-queues the batch.
     });
   }
 
-  /** CALL frames: the body on the socket, or written to a shared-memory file when it is large (§3.7). */
-  private callMessage(requestId: number, task: CallTask): (Buffer | Uint8Array)[] {
-    const body = task.encoded();
-    if (this.files && body.reduce((n, frame) => n + frame.byteLength, 0) >= this.files.minBytes) {
-      try {
-        task.file = this.files.write(`c${requestId}`, body);
-        this.fileCalls++;
-        return [encodeHeader(CALL, requestId, task.call.udfId, FLAG_BODY_IN_FILE), Buffer.from(task.file)];
-      } catch {
-        // /dev/shm is full or gone: the socket still works.
-      }
-    }
-    return [encodeHeader(CALL, requestId, task.call.udfId), ...body];
-  }
-
-  /** Deletes the CALL file of the attempt in flight if it is still there (its worker answered, died or timed out). */
-  private discardFile(task: CallTask): void {
-    if (task.file) this.files?.discard(task.file);
-    task.file = undefined;
-  }
-
   private onTimeout(slot: WorkerSlot, requestId: number, task: CallTask): void {
     slot.calls.delete(requestId);
-    this.discardFile(task);
     task.reject(new UdfTimeoutError(task.call.udfName, task.call.timeoutMs ?? 0));
     // Running Python cannot be interrupted safely; replace the worker.
     slot.process.kill('SIGKILL');
@@ -534,7 +509,6 @@ export class Pool implements AsyncDisposable {
     // A call that timed out was already removed; its late answer is dropped.
     if (!task) return undefined;
     slot.calls.delete(header.requestId);
-    this.discardFile(task); // answered: the worker has taken the CALL file, or failed to
     return task;
   }
 
@@ -556,10 +530,7 @@ export class Pool implements AsyncDisposable {
   /** A worker that broke the protocol cannot be trusted: fail its work (no retry) and replace it. */
   private failWorker(slot: WorkerSlot, error: ProtocolError): void {
     slot.protocolError = error;
-    for (const task of slot.calls.values()) {
-      this.discardFile(task);
-      task.reject(error);
-    }
+    for (const task of slot.calls.values()) task.reject(error);
     slot.calls.clear();
     for (const control of slot.controls.values()) control.reject(error);
     slot.controls.clear();

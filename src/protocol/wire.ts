@@ -5,7 +5,7 @@ import { ProtocolError } from '../errors.js';
 export const MAGIC = Buffer.from('PUDF', 'ascii');
 export const VERSION = 2;
 export const HEADER_SIZE = 16;
-/** Header flag: the one body frame is the path of a file in the shared-memory directory holding the body (§3.7). */
+/** Header flag (RESULT only): the one body frame is the path of a file in the shared-memory directory holding the body (§3.7). */
 export const FLAG_BODY_IN_FILE = 0x0001;
 
 // §3 Message kinds

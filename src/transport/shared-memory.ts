@@ -1,21 +1,15 @@
-// Large bodies through files in /dev/shm instead of the socket (protocol.md §3.7): the pool writes a
-// CALL's column buffers straight into a file that the worker maps, and reads the worker's result file
-// into one Buffer. This skips two socket copies, and it spares V8 the external memory that ZeroMQ's
-// received frames carry, whose accounting made V8 run a full garbage collection on almost every
-// large result.
-import {
-  closeSync, constants, fstatSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync,
-} from 'node:fs';
+// Large results through files in /dev/shm instead of the socket (protocol.md §3.7): the worker writes
+// the result stream into a file and the pool reads it into one Buffer. Received from ZeroMQ instead,
+// 5 MB results made V8 run a full garbage collection on almost every call.
+import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Where the files go: a tmpfs on Linux. Elsewhere (no /dev/shm) bodies stay on the socket. */
+/** Where the files go: a tmpfs on Linux. Elsewhere (no /dev/shm) results stay on the socket. */
 export const SHARED_MEMORY_ROOT = '/dev/shm';
-/** Bodies at least this large go through a file unless the pool says otherwise. */
+/** Results at least this large come through a file unless the pool says otherwise. */
 export const DEFAULT_SHARED_MEMORY_MIN_BYTES = 1 << 20;
 const DIR_PREFIX = 'pyudf-';
-/** writev takes at most this many buffers at once (IOV_MAX on Linux). */
-const MAX_IOVECS = 1024;
 
 export class SharedMemoryFiles {
   private constructor(readonly dir: string, readonly minBytes: number) {}
@@ -33,21 +27,6 @@ export class SharedMemoryFiles {
     } catch {
       return undefined;
     }
-  }
-
-  /** Writes the frames, in order, into a new file `name`; returns its path. Throws (ENOSPC, …) if it cannot. */
-  write(name: string, frames: readonly Uint8Array[]): string {
-    const file = path.join(this.dir, name);
-    const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    let written = false;
-    try {
-      for (let i = 0; i < frames.length; i += MAX_IOVECS) writeAll(fd, frames.slice(i, i + MAX_IOVECS));
-      written = true;
-    } finally {
-      closeSync(fd);
-      if (!written) rmSync(file, { force: true });
-    }
-    return file;
   }
 
   /** The path a peer named, if it is a file of this directory; undefined otherwise. */
@@ -76,23 +55,13 @@ export class SharedMemoryFiles {
     }
   }
 
-  /** Deletes a file if it is still there (a body its reader never took). */
+  /** Deletes a file if it is still there (a result nobody will read). */
   discard(file: string): void {
     rmSync(file, { force: true });
   }
 
   async close(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-function writeAll(fd: number, frames: readonly Uint8Array[]): void {
-  let pending = frames.filter((f) => f.byteLength > 0);
-  while (pending.length) {
-    let written = writevSync(fd, pending);
-    // A regular file takes everything at once; loop anyway on a short write.
-    while (pending.length && written >= pending[0]!.byteLength) written -= pending.shift()!.byteLength;
-    if (pending.length && written > 0) pending[0] = pending[0]!.subarray(written);
   }
 }
 

@@ -24,7 +24,7 @@ export interface WorkerProcessOptions {
   readonly env: Record<string, string>;
   readonly logger: Logger;
   readonly stderrTailLines: number;
-  /** Where large bodies go as files, and from what size (protocol.md §3.7); undefined: socket only. */
+  /** Where large results go as files, and from what size (protocol.md §3.7); undefined: socket only. */
   readonly sharedMemory: { readonly dir: string; readonly minBytes: number } | undefined;
 }
 

@@ -1,12 +1,20 @@
 // The pool against a real peer that breaks the wire format: typed ProtocolError, never a crash or a hang.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/index.js';
 import { fixture, startPool } from '../helpers.js';
 
 // Replacing PYTHONPATH makes `python -m pyudf.worker` start the rogue worker instead of ours.
-const rogue = (mode: string) => ({ workers: 1, retries: 0, env: { PYTHONPATH: fixture('rogue'), ROGUE_MODE: mode } });
+// outside-file names this file as its result: the pool must refuse it, and must not delete it.
+const OUTSIDE = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-rogue-')), 'r1');
+const rogue = (mode: string) => ({
+  workers: 1, retries: 0, env: { PYTHONPATH: fixture('rogue'), ROGUE_MODE: mode, ROGUE_FILE: OUTSIDE },
+});
 const rows = tableFromArrays({ x: new Float64Array([1, 2]) });
+writeFileSync(OUTSIDE, 'not the pool\'s to delete');
 
 describe('protocol violations by a worker', () => {
   it('fails pool start-up with ProtocolError when the worker speaks another version', async () => {
@@ -18,6 +26,7 @@ describe('protocol violations by a worker', () => {
   it.each([
     ['garbage-result', /RESULT body of UDF "identity" is not an Arrow IPC stream/],
     ['short-header', /header frame must be 16 bytes, got 5/],
+    ['outside-file', /RESULT of UDF "identity" names no file of the pool's shared-memory directory/],
   ])('fails the call with ProtocolError and replaces the worker when it sends %s', async (mode, message) => {
     const pool = await startPool(rogue(mode));
     const udf = await pool.register({ module: fixture('identity.py') });
@@ -25,5 +34,6 @@ describe('protocol violations by a worker', () => {
     expect(error).toBeInstanceOf(ProtocolError);
     expect((error as ProtocolError).message).toMatch(message);
     await expect.poll(() => pool.restarts, { timeout: 10_000 }).toBe(1);
+    expect(existsSync(OUTSIDE)).toBe(true);
   });
 });

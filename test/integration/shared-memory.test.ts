@@ -1,5 +1,5 @@
-// Large CALL and RESULT bodies through /dev/shm files (protocol.md §3.6): same answers as the socket,
-// no file left behind by a finished call, a crashed worker or a closed pool, abandoned directories removed.
+// Large results through /dev/shm files (protocol.md §3.7): same answers as the socket, no file left
+// behind by a finished call, a crashed worker or a closed pool, abandoned directories removed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,18 +21,18 @@ const sameContent = (a: Table, b: Table): boolean =>
   && a.schema.fields.every(({ name }) => JSON.stringify([...a.getChild(name)!]) === JSON.stringify([...b.getChild(name)!]));
 const filesIn = (pool: Pool): string[] => readdirSync(pool.stats().sharedMemory.dir!);
 
-describe('bodies through shared memory', () => {
-  it('sends large batches and results as files and answers exactly what the socket answers', async () => {
+describe('results through shared memory', () => {
+  it('returns large results as files and answers exactly what the socket answers', async () => {
     const input = wide(200_000); // about 5 MB
     const filePool = await startPool({ workers: 2 });
     const socketPool = await startPool({ workers: 1, sharedMemoryMinBytes: null });
     const viaFiles = await (await filePool.register({ module: fixture('identity.py'), batchSize: 50_000 })).apply(input);
     const viaSocket = await (await socketPool.register({ module: fixture('identity.py'), batchSize: 50_000 })).apply(input);
 
-    const { dir, callsSent, resultsReceived } = filePool.stats().sharedMemory;
+    const { dir, resultsReceived } = filePool.stats().sharedMemory;
     expect(dir && path.dirname(dir)).toBe(SHARED_MEMORY_ROOT);
-    expect([callsSent, resultsReceived]).toEqual([4, 4]);
-    expect(socketPool.stats().sharedMemory).toEqual({ dir: null, callsSent: 0, resultsReceived: 0 });
+    expect(resultsReceived).toBe(4);
+    expect(socketPool.stats().sharedMemory).toEqual({ dir: null, resultsReceived: 0 });
     expect(sameContent(viaFiles, input)).toBe(true);
     expect(sameContent(viaSocket, input)).toBe(true);
     expect(filesIn(filePool)).toEqual([]); // every file was deleted by its reader
@@ -40,7 +40,7 @@ describe('bodies through shared memory', () => {
     expect(existsSync(dir!)).toBe(false);
   });
 
-  it('keeps small bodies on the socket and honours a lower threshold, down to zero-row results', async () => {
+  it('keeps small results on the socket and honours a lower threshold, down to zero-row results', async () => {
     const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 0 });
     const udf = await pool.register({ module: fixture('identity.py') });
     const small = wide(10);
@@ -49,32 +49,31 @@ describe('bodies through shared memory', () => {
     const empty = await udf.apply(none);
     expect(empty.numRows).toBe(0);
     expect(empty.schema.fields.map(String)).toEqual(['a: Float64', 'b: Int32']);
-    expect(pool.stats().sharedMemory.callsSent).toBe(2);
     expect(pool.stats().sharedMemory.resultsReceived).toBe(2);
 
     const defaults = await startPool({ workers: 1 });
     await (await defaults.register({ module: fixture('identity.py') })).apply(wide(1000));
-    expect(defaults.stats().sharedMemory).toMatchObject({ callsSent: 0, resultsReceived: 0 });
+    expect(defaults.stats().sharedMemory.resultsReceived).toBe(0);
   });
 
-  it('retries the file body of a worker that died with it and leaves no file behind', async () => {
+  it('retries the batch of a worker that died and leaves no file behind', async () => {
     const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-shm-crash-')), 'crashed-once');
     const pool = await startPool({ workers: 2, sharedMemoryMinBytes: 1024 });
     const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'exit', marker, crashes: 1 }, batchSize: 2000 });
     const input = wide(10_000);
     expect(sameContent(await udf.apply(input), input)).toBe(true);
-    expect(pool.stats().sharedMemory.callsSent).toBeGreaterThan(5); // 5 batches, one of them sent twice
+    expect(pool.stats().sharedMemory.resultsReceived).toBe(5);
     await waitFor(() => pool.restarts === 1, 30_000, 'the replacement worker');
     expect(filesIn(pool)).toEqual([]);
   });
 
-  it('falls back to the socket both ways when a body file cannot be written', async () => {
+  it('falls back to the socket when a result file cannot be written', async () => {
     const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 0 });
     const udf = await pool.register({ module: fixture('identity.py') });
     rmSync(pool.stats().sharedMemory.dir!, { recursive: true }); // as a full /dev/shm would refuse them
     const input = wide(5000);
     expect(sameContent(await udf.apply(input), input)).toBe(true);
-    expect(pool.stats().sharedMemory).toMatchObject({ callsSent: 0, resultsReceived: 0 });
+    expect(pool.stats().sharedMemory.resultsReceived).toBe(0);
   });
 
   it('removes directories left by pools whose process is gone, and keeps those of live ones', async () => {

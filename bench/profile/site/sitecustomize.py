@@ -1,7 +1,7 @@
 """Profiling hook for pyudf workers, active only when PYUDF_BENCH_PROFILE_OUT is set (bench/profile/).
 
 Python imports this at start-up when bench/profile/site is on PYTHONPATH. It wraps the steps of the
-worker's CALL handling (joining frames, mapping a body file, reading and writing Arrow, the socket send)
+worker's CALL handling (joining frames, reading and writing Arrow, writing a result file, the socket send)
 in perf_counter timers, and runs every message's handling (not the wait in recv) under cProfile unless
 PYUDF_BENCH_PROFILE_CPROFILE=0 (cProfile slows the Python-level calls it sees; the phase times are
 cleaner without it). What is left of "whole _dispatch" is the user's apply and the worker's own code.
@@ -54,8 +54,7 @@ def _install(out: str) -> None:
     timed(p, "join_frames", "join_frames")
     timed(p, "read_ipc_stream", "read_ipc_stream")
     timed(p, "write_ipc_stream", "write_ipc_stream")
-    timed(p.BodyFiles, "take", "map CALL file")
-    timed(p.BodyFiles, "write", "write RESULT file")
+    timed(p.ResultFiles, "write", "write RESULT file")
     timed(serve.Worker, "_send", "send_multipart")
     original_dispatch = serve.Worker._dispatch
     original_serve = serve.Worker.serve
