@@ -23,12 +23,16 @@ const CONTINUATION = -1;
 const END_OF_STREAM = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 const PADDING = new Uint8Array(8);
 
-/** Encoded schema messages by schema object, and whether the schema needs apache-arrow's writer. */
+/**
+ * Encoded schema messages by schema object (null: the schema needs apache-arrow's writer). Schemas are
+ * treated as immutable, as apache-arrow treats them: a change to a schema's metadata Map after its
+ * first call is not sent.
+ */
 const encodedSchemas = new WeakMap<Schema, Uint8Array | null>();
 
 /**
  * Serialises a table as one Arrow IPC stream split over frames whose concatenation is the stream.
- * Large frames are views of the table's buffers: the table must not be mutated until it is sent.
+ * Large frames are views of the table's buffers: they must not change until the call is answered.
  */
 export function ipcStreamFrames(table: Table): Uint8Array[] {
   return groupChunks(streamChunks(table), OWN_FRAME_BYTES);
