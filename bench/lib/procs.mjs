@@ -36,23 +36,21 @@ export function waitForLine(child, match, timeoutMs = 120_000) {
 }
 
 /** Collects a child's whole stdout (for scripts that print one JSON answer and exit). */
-export async function runPython(args, options) {
-  const child = startPython(args, options);
+export function runPython(args, options) {
+  return collectStdout(startPython(args, options), args[0]);
+}
+
+/** Runs `node script args…` (a helper that prints one JSON answer) and collects its stdout. */
+export function runNode(args) {
+  return collectStdout(adopt(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })), args[0]);
+}
+
+async function collectStdout(child, what) {
   child.stdin.end();
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
   const { code, signal } = await child.exited;
-  if (code !== 0) throw new Error(`${args[0]} failed (${code ?? signal})`);
-  return out;
-}
-
-/** Runs `node script args…` (a helper that prints one JSON answer) and collects its stdout. */
-export async function runNode(args) {
-  const child = adopt(spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] }));
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
-  const { code, signal } = await child.exited;
-  if (code !== 0) throw new Error(`${args[0]} failed (${code ?? signal})`);
+  if (code !== 0) throw new Error(`${what} failed (${code ?? signal})`);
   return out;
 }
 

@@ -105,11 +105,13 @@ export function evaluateTargets(workloads, { quick }) {
   {
     // The shared-memory path is automatic from 1 MiB: sequential calls must gain from it. With 2 workers
     // on 2 cores the CPUs bound a 1M-row apply either way; that line is reported, not judged.
-    for (const [what, rows] of [['identity at 64k rows/call', 65536], ['a 1M-row apply on 2 workers', undefined]]) {
-      const size = rows ?? Math.max(...(workloads.find((w) => w.workload === 'body-path')?.rows.map((r) => r.rowsPerCall) ?? [0]));
+    const sizes = workloads.find((w) => w.workload === 'body-path')?.rows.filter((r) => r.system === 'pyudf').map((r) => r.rowsPerCall) ?? [];
+    for (const size of sizes) {
       const files = find(workloads, 'body-path', 'pyudf', size);
       const socket = find(workloads, 'body-path', 'pyudf, socket only', size);
-      add('7', rows && need(files, socket) ? speedup(files, socket) > 1 : null,
+      const sequential = size === 65536;
+      const what = sequential ? 'identity at 64k rows/call' : `a ${count(size)}-row apply on 2 workers`;
+      add('7', sequential && need(files, socket) ? speedup(files, socket) > 1 : null,
         `shared-memory results: ${what} ${ratio(speedup(files, socket))} the rows/s of the socket path (${rate(files?.rowsPerSec)} vs ${rate(socket?.rowsPerSec)}, fresh processes each; copies per batch: protocol.md section 7)`);
     }
   }

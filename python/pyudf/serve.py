@@ -128,24 +128,19 @@ class Worker:
         batch = convert.one_batch(schema, batches)
         try:
             out_schema, out_batches = convert.normalise(entry.apply(entry.state, batch))
-            if self._sends_file(out_batches):
-                assert self._files is not None
-                path = self._files.write(f"r{header.request_id}", out_schema, out_batches)
+            size = p.buffer_bytes(out_batches)
+            files = self._files
+            if files is not None and size >= files.min_bytes:
+                path = files.write(f"r{header.request_id}", out_schema, out_batches)
                 if path is not None:
                     flags = p.FLAG_BODY_IN_FILE
                     self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id, flags), path)
                     return
-            result = p.write_ipc_stream(out_schema, out_batches, self._schemas)
+            result = p.write_ipc_stream(out_schema, out_batches, self._schemas, size)
         except Exception as exc:
             self._send_error(header.request_id, header.udf_id, errors.python_error(exc, "apply"))
             return
         self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id), result)
-
-    def _sends_file(self, batches: list[pa.RecordBatch]) -> bool:
-        # get_total_buffer_size() may count a sliced buffer whole: an estimate, good enough to choose by.
-        if self._files is None:
-            return False
-        return sum(batch.get_total_buffer_size() for batch in batches) >= self._files.min_bytes
 
     # ---- 3.5 ERROR -------------------------------------------------------------------------------
 
