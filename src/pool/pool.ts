@@ -302,11 +302,17 @@ export class Pool implements AsyncDisposable {
     const requestId = this.nextRequest++;
     return new Promise<void>((resolve, reject) => {
       slot.controls.set(requestId, { udfId, resolve, reject });
-      this.transport.send(slot.id, [encodeHeader(kind, requestId, udfId), ...body]).catch((error: unknown) => {
-        slot.controls.delete(requestId);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
+      this.sendTo(slot, [encodeHeader(kind, requestId, udfId), ...body]);
     });
+  }
+
+  /**
+   * Sends to a worker. A send fails only when the worker cannot be reached (it died, or its connection
+   * broke): the worker is then ended, so that its exit handler settles what it held, with a typed
+   * WorkerCrashedError and retries, instead of a raw ZeroMQ error.
+   */
+  private sendTo(slot: WorkerSlot, frames: (Buffer | Uint8Array)[]): void {
+    this.transport.send(slot.id, frames).catch(() => slot.process.kill('SIGKILL'));
   }
 
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
@@ -378,9 +384,7 @@ export class Pool implements AsyncDisposable {
     if (task.call.timeoutMs !== undefined) {
       task.timer = setTimeout(() => this.onTimeout(slot, requestId, task), task.call.timeoutMs);
     }
-    this.transport.send(slot.id, [encodeHeader(CALL, requestId, task.call.udfId), ...task.encoded()]).catch(() => {
-      // The worker disconnected; its exit handler re-queues the batch.
-    });
+    this.sendTo(slot, [encodeHeader(CALL, requestId, task.call.udfId), ...task.encoded()]);
   }
 
   private onTimeout(slot: WorkerSlot, requestId: number, task: CallTask): void {

@@ -1,0 +1,46 @@
+// The pool's ROUTER against a real Python DEALER that is killed: sends to it end (in an error) instead of
+// blocking the socket, which would stall every later send and close().
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { RouterTransport, SEND_TIMEOUT_MS } from '../../src/transport/router.js';
+import { PYTHON } from '../helpers.js';
+
+const DEALER = `
+import sys, zmq
+socket = zmq.Context().socket(zmq.DEALER)
+socket.setsockopt(zmq.ROUTING_ID, b"w0")
+socket.connect(sys.argv[1])
+socket.send(b"hello")
+while True:
+    socket.recv()
+`;
+
+describe('RouterTransport', () => {
+  it('ends sends to a worker killed a moment ago, so the socket keeps working', async () => {
+    const transport = await RouterTransport.bind();
+    const child = spawn(PYTHON, ['-c', DEALER, transport.endpoint], { stdio: 'ignore' });
+    try {
+      let hello!: () => void;
+      const connected = new Promise<void>((resolve) => { hello = resolve; });
+      const receiving = transport.receiveLoop(() => hello());
+      await connected;
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      // Without a send timeout the second of these never settled (libzmq, ROUTER_MANDATORY).
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const outcome = await Promise.race([
+          transport.send('w0', [Buffer.from('x')]).then(() => 'sent', () => 'failed'),
+          new Promise((resolve) => setTimeout(() => resolve('blocked'), 5 * SEND_TIMEOUT_MS)),
+        ]);
+        expect(outcome, `send ${i}`).not.toBe('blocked');
+        expect(performance.now() - started).toBeLessThan(3 * SEND_TIMEOUT_MS);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await transport.close();
+      await receiving;
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
