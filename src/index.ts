@@ -1,8 +1,11 @@
 // The public surface of pyudf.
 export { createPool, Pool } from './pool/pool.js';
-export type { PoolStats, WorkerStats } from './pool/pool.js';
-export type { SlotState as WorkerState } from './pool/worker-slot.js';
+export type { PoolDefaults, PoolStats } from './pool/pool.js';
 export type { PoolOptions } from './pool/options.js';
+export type { Backend, BackendStats, UdfSpec } from './backend/backend.js';
+export { BatchTask } from './backend/batch-task.js';
+export type { BatchRequest } from './backend/batch-task.js';
+export type { LocalBackendStats, WorkerState, WorkerStats } from './local/index.js';
 export {
   Udf, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_DELAY_MS,
 } from './udf/udf.js';
@@ -10,12 +13,17 @@ export type { ApplyOptions, BatchEvent, CallOptions, JsonValue, RegisterOptions 
 export { DEFAULT_MAX_IN_FLIGHT } from './udf/stream.js';
 export type { StreamItem, StreamOptions, StreamSource } from './udf/stream.js';
 export type { Row } from './udf/rows.js';
-export type { Logger, LogStream } from './worker/worker-process.js';
+export { defaultLogger, silentLogger } from './log/logger.js';
+export type { Logger, LogLevel, LogMeta, LogStream } from './log/logger.js';
 export {
-  AbortError, InvalidInputError, InvalidOptionError, PoolClosedError, ProtocolError, PythonEnvError, PythonError,
-  PyUdfError, RowCountError, SchemaError, UdfTimeoutError, WorkerCrashedError,
+  AbortError, InvalidInputError, InvalidOptionError, isPyUdfError, PoolClosedError, ProtocolError, PythonEnvError, PythonError,
+  PyUdfError, RowCountError, SchemaError, ServerClosedError, UdfClosedError, UdfTimeoutError, UdfUnregisteredError,
+  WorkerCrashedError,
 } from './errors.js';
-export type { PyUdfErrorCode, PythonFrame, PythonPhase, SchemaSide } from './errors.js';
+export type {
+  ClosedResource, PyUdfErrorCode, PyUdfErrorOptions, PythonErrorOptions, PythonEnvErrorOptions, PythonFrame, PythonPhase,
+  SchemaErrorOptions, SchemaSide, WorkerCrashedErrorOptions,
+} from './errors.js';
 export { ARROW_STREAM, createServer, installSignalHandlers, ModelServer } from './serve/index.js';
 export type {
   ModelMetadata, OipDatatype, ServableUdf, ServeLogger, ServeLogLevel, ServeOptions, ServerAddress, SignalHandlerOptions, TensorMetadata,

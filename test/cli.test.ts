@@ -49,18 +49,21 @@ describe('formats', () => {
 });
 
 describe('exit codes', () => {
-  const pythonError = new PythonError('ValueError', 'bad', 'Traceback (most recent call last):\n  File "m.py", line 1\nValueError: bad\n', [], 'apply', 'm', 0);
+  const pythonError = new PythonError({
+    pythonType: 'ValueError', pythonMessage: 'bad', traceback: 'Traceback (most recent call last):\n  File "m.py", line 1\nValueError: bad\n',
+    frames: [], phase: 'apply', udf: 'm', batchIndex: 0,
+  });
   it.each([
     ['a Python exception', pythonError, EXIT.UDF_FAILED],
-    ['a crashed worker', new WorkerCrashedError('w0', undefined, 'SIGKILL', [], 2), EXIT.UDF_FAILED],
-    ['a schema mismatch', new SchemaError('output', 'y', 'Float64', 'Utf8', 'm'), EXIT.UDF_FAILED],
-    ['a row-count mismatch', new RowCountError('m', 0, 3, 2), EXIT.UDF_FAILED],
+    ['a crashed worker', new WorkerCrashedError({ workerId: 'w0', exitCode: undefined, signal: 'SIGKILL', stderrTail: [], attempts: 2 }), EXIT.UDF_FAILED],
+    ['a schema mismatch', new SchemaError({ side: 'output', column: 'y', expected: 'Float64', actual: 'Utf8', udf: 'm' }), EXIT.UDF_FAILED],
+    ['a row-count mismatch', new RowCountError({ udf: 'm', batchIndex: 0, expected: 3, actual: 2 }), EXIT.UDF_FAILED],
     ['a bad option', new InvalidOptionError('--input', 'no such file'), EXIT.USAGE],
     ['unreadable input', new InvalidInputError('not CSV'), EXIT.USAGE],
     ['a commander usage error', new CommanderError(1, 'commander.unknownOption', 'unknown'), EXIT.USAGE],
     ['--help', new CommanderError(0, 'commander.helpDisplayed', ''), EXIT.OK],
     ['a missing file', Object.assign(new Error('ENOENT'), { code: 'ENOENT', path: '/x' }), EXIT.USAGE],
-    ['a Python environment problem', new PythonEnvError('python3', 'no pyarrow', 'pip install pyarrow'), EXIT.PYTHON_ENV],
+    ['a Python environment problem', new PythonEnvError({ python: 'python3', problem: 'no pyarrow', fix: 'pip install pyarrow' }), EXIT.PYTHON_ENV],
     ['an interrupt', new AbortError(), EXIT.INTERRUPTED],
   ])('%s → %i', (_, error, code) => {
     expect(exitCodeFor(error)).toBe(code);
@@ -71,7 +74,7 @@ describe('exit codes', () => {
     expect(text.split('\n')[0]).toBe('pyudf: ValueError: bad — raised in apply() of UDF "m" on batch 0');
     expect(text).toContain('Traceback (most recent call last):');
     expect(text).not.toMatch(/\n\s+at /);
-    expect(describeError(new PythonEnvError('py', 'no pyarrow', 'py -m pip install pyarrow'), false))
+    expect(describeError(new PythonEnvError({ python: 'py', problem: 'no pyarrow', fix: 'py -m pip install pyarrow' }), false))
       .toBe('pyudf: no pyarrow (interpreter: py)\n  fix: py -m pip install pyarrow');
     expect(describeError(new InvalidOptionError('--input', 'no such file: /x'), false)).toBe('pyudf: Invalid option "--input": no such file: /x');
   });

@@ -2,23 +2,23 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
-import { createPool, type Pool, type PoolOptions } from '../src/index.js';
+import { createPool, type Pool, type PoolOptions, type PoolStats } from '../src/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const fixture = (name: string): string => path.join(FIXTURES, name);
 
-/** Log lines collected from workers instead of cluttering the test output. */
-export interface CapturedLog { worker: string; stream: string; line: string }
+/** Log lines collected from the pool and its workers instead of cluttering the test output. */
+export interface CapturedLog { source: string; level: string; stream?: string; line: string }
 
-const openPools = new Set<Pool>();
+const openPools = new Set<Pool<PoolStats>>();
 
 /**
  * Starts a pool on the project's .venv Python; every pool started in a test is closed after it, and
  * the test fails if any of its worker processes is still alive after close().
  */
-export async function startPool(options: PoolOptions = {}, logs: CapturedLog[] = []): Promise<Pool> {
+export async function startPool(options: PoolOptions = {}, logs: CapturedLog[] = []): Promise<Pool<PoolStats>> {
   const pool = await createPool({
     python: PYTHON,
     workers: 2,
@@ -33,12 +33,17 @@ afterEach(async () => {
   const pools = [...openPools];
   openPools.clear();
   for (const pool of pools) {
-    const pids = pool.workerPids;
+    const pids = workerPids(pool);
     await pool.close();
     const alive = pids.filter(isAlive);
     if (alive.length) throw new Error(`worker processes left behind after close(): ${alive.join(', ')}`);
   }
 });
+
+/** Process ids of a local pool's live workers. */
+export function workerPids(pool: Pool<PoolStats>): number[] {
+  return pool.stats().workers.filter((w) => w.state !== 'dead').flatMap((w) => w.pid ?? []);
+}
 
 export function isAlive(pid: number): boolean {
   try {

@@ -149,6 +149,8 @@ describe('createServer around a registered UDF', () => {
     expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
     await servers[0]!.close();
     expect(udf.closed).toBe(false);
+    // A closed server says so, with the stable code of every "closed" error.
+    await expect(servers[0]!.listen()).rejects.toMatchObject({ name: 'ServerClosedError', code: 'ERR_POOL_CLOSED', closed: 'server' });
   });
 
   it('cancels requests still running after drainTimeoutMs and answers them 503', async () => {

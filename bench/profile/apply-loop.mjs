@@ -52,7 +52,7 @@ try {
   await session.post('Profiler.setSamplingInterval', { interval: 100 }); // µs
   await session.post('Profiler.start');
   let calls = 0;
-  const [workerPid] = pool.workerPids;
+  const [workerPid] = pool.stats().workers.map((w) => w.pid);
   const cpuBefore = { node: threadCpu(process.pid), worker: threadCpu(workerPid) };
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {

@@ -16,7 +16,7 @@ export async function run(s, log) {
   try {
     const udf = await pool.register({ module: udfPath('identity.py') });
     await udf.apply(tableFromArrays(identityColumns(1000))); // first call done before measuring
-    const pids = pool.workerPids;
+    const pids = pool.stats().workers.map((w) => w.pid);
     const workerIdle = pids.map((pid) => procStatus(pid, 'VmRSS'));
     for (const pid of pids) resetPeak(pid);
     const nodeBefore = process.memoryUsage().rss;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -12,12 +12,12 @@ ACCEPTED = (
 )
 
 
-def _type_name(obj: Any) -> str:
+def _type_name(obj: object) -> str:
     cls = type(obj)
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def normalise(result: Any) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+def normalise(result: object) -> tuple[pa.Schema, list[pa.RecordBatch]]:
     """Return the output schema and batches for a hook's return value.
 
     The schema is returned separately because a Table may hold zero batches and the RESULT stream
@@ -35,12 +35,13 @@ def normalise(result: Any) -> tuple[pa.Schema, list[pa.RecordBatch]]:
             batch = pa.RecordBatch.from_pandas(result, preserve_index=False)
             return batch.schema, [batch]
     if isinstance(result, dict):
-        batch = pa.RecordBatch.from_pydict(result)
+        # Keys and values are the user's: from_pydict rejects what it cannot convert.
+        batch = pa.RecordBatch.from_pydict(cast("dict[str, Any]", result))
         return batch.schema, [batch]
     raise TypeError(f"apply returned {_type_name(result)}; expected {ACCEPTED}")
 
 
-def to_batches(result: Any) -> list[pa.RecordBatch]:
+def to_batches(result: object) -> list[pa.RecordBatch]:
     return normalise(result)[1]
 
 

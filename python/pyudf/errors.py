@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import traceback
 from types import TracebackType
-from typing import Any
+
+from .protocol import ErrorFrame, ErrorPayload, Phase
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -22,9 +23,9 @@ def _is_internal(filename: str) -> bool:
     return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
-def user_frames(exc: BaseException) -> list[dict[str, Any]]:
+def user_frames(exc: BaseException) -> list[ErrorFrame]:
     """The traceback's frames, outermost first, without worker-internal ones."""
-    frames = [
+    frames: list[ErrorFrame] = [
         {"file": fs.filename, "line": fs.lineno, "function": fs.name}
         for fs in traceback.extract_tb(exc.__traceback__)
         if not _is_internal(fs.filename)
@@ -44,27 +45,28 @@ def _user_tb(exc: BaseException) -> TracebackType | None:
     return tb
 
 
-def _message(exc: BaseException) -> str:
+def exception_message(exc: BaseException) -> str:
+    """`str(exc)`, or a stand-in when the exception's own `__str__` raises."""
     try:
         return str(exc)
     except Exception:  # a user's __str__ may itself raise; the answer must still be sent
         return f"<unprintable {type(exc).__name__}>"
 
 
-def python_error(exc: BaseException, phase: str) -> dict[str, Any]:
+def python_error(exc: BaseException, phase: Phase) -> ErrorPayload:
     """ErrorPayload of kind "python" for an exception raised in phase load, init or apply."""
     return {
         "kind": "python",
         "phase": phase,
         "type": qualified_name(type(exc)),
-        "message": _message(exc),
+        "message": exception_message(exc),
         # The three-argument form keeps Python 3.9 support.
         "traceback": "".join(traceback.format_exception(type(exc), exc, _user_tb(exc))),
         "frames": user_frames(exc),
     }
 
 
-def protocol_error(message: str) -> dict[str, Any]:
+def protocol_error(message: str) -> ErrorPayload:
     """ErrorPayload of kind "protocol": there is no user code, hence no traceback or frames."""
     return {
         "kind": "protocol",

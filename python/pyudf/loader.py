@@ -8,10 +8,11 @@ import os
 import re
 import sys
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .protocol import ProtocolError
+from .protocol import ProtocolError, UdfSpecMessage
 
 Hook = Callable[..., Any]
 
@@ -20,6 +21,8 @@ _SPEC_KEYS = ("name", "module", "code", "init", "apply", "conf")
 
 @dataclass(frozen=True)
 class UdfSpec:
+    """A validated `UdfSpecMessage` (protocol.md section 3.2)."""
+
     name: str
     module: str | None
     code: str | None
@@ -28,8 +31,8 @@ class UdfSpec:
     conf: Any
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> UdfSpec:
-        """Validate the shape of a decoded UdfSpec; a bad shape is a ProtocolError (section 5)."""
+    def from_json(cls, obj: Mapping[str, object]) -> UdfSpec:
+        """Validate the shape of a decoded REGISTER body; a bad shape is a ProtocolError (section 5)."""
         missing = [key for key in _SPEC_KEYS if key not in obj]
         if missing:
             raise ProtocolError(f"UdfSpec is missing key(s): {', '.join(missing)}")
@@ -47,6 +50,17 @@ class UdfSpec:
         if code is not None and not isinstance(code, str):
             raise ProtocolError("UdfSpec.code must be a string or null")
         return cls(name=name, module=module, code=code, init=init, apply=apply, conf=obj["conf"])
+
+    def to_json(self) -> UdfSpecMessage:
+        """The REGISTER body that from_json reads back as this spec."""
+        return {
+            "name": self.name,
+            "module": self.module,
+            "code": self.code,
+            "init": self.init,
+            "apply": self.apply,
+            "conf": self.conf,
+        }
 
     @property
     def source_name(self) -> str:

@@ -6,7 +6,7 @@ import json
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Literal, TypedDict, Union, cast
 
 import pyarrow as pa
 
@@ -110,20 +110,72 @@ def decode_header(buf: BytesLike) -> Header:
 # ---- 3.1 - 3.5 JSON bodies -------------------------------------------------------------------------
 
 
-def encode_json(obj: Any) -> bytes:
+class WorkerInfo(TypedDict):
+    """The READY body (section 3.1). The pool ignores keys it does not know."""
+
+    pid: int
+    python: str
+    pyarrow: str
+    pyzmq: str
+    numpy: str
+
+
+class UdfSpecMessage(TypedDict):
+    """The REGISTER body (section 3.2): exactly one of `module` (an absolute path) and `code` is a string.
+
+    What arrives is checked against this shape by loader.UdfSpec.from_json, not trusted.
+    """
+
+    name: str
+    module: str | None
+    code: str | None
+    init: str | None
+    apply: str
+    conf: Any  # any JSON value, passed to init as decoded
+
+
+# The phases of a UDF's life in which its own code can fail (section 3.5).
+Phase = Literal["load", "init", "apply"]
+ErrorKind = Literal["python", "protocol"]
+
+
+class ErrorFrame(TypedDict):
+    """One entry of ErrorPayload.frames (section 3.5)."""
+
+    file: str
+    # Python leaves the line unknown in rare cases (a SyntaxError raised without a location).
+    line: int | None
+    function: str
+
+
+class ErrorPayload(TypedDict):
+    """The ERROR body (section 3.5). For kind "protocol", phase is None, traceback "" and frames []."""
+
+    kind: ErrorKind
+    phase: Phase | None
+    type: str
+    message: str
+    traceback: str
+    frames: list[ErrorFrame]
+
+
+def encode_json(obj: object) -> bytes:
     # ASCII-escaped output is still valid UTF-8 and cannot fail on lone surrogates in messages.
     return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
-def decode_json_object(buf: BytesLike, what: str) -> dict[str, Any]:
-    """Decode a JSON body that must be an object; anything else is a ProtocolError."""
+def decode_json_object(buf: BytesLike, what: str) -> dict[str, object]:
+    """Decode a JSON body that must be an object; anything else is a ProtocolError.
+
+    The keys and values are not checked here: the caller validates the shape it expects.
+    """
     try:
         obj = json.loads(bytes(buf).decode("utf-8"))
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from ValueError
         raise ProtocolError(f"{what} body is not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise ProtocolError(f"{what} body must be a JSON object, got {type(obj).__name__}")
-    return obj
+    return cast("dict[str, object]", obj)  # a JSON object's keys are strings
 
 
 # ---- 3.4 Arrow bodies ------------------------------------------------------------------------------
@@ -193,7 +245,7 @@ class SchemaCache:
 
 def _schema_message(view: memoryview) -> bytes | None:
     """The stream's leading schema message (continuation, length, flatbuffer; it has no body)."""
-    if len(view) < 8 or view[:4] != _CONTINUATION:
+    if len(view) < 8 or view[:4].tobytes() != _CONTINUATION:
         return None
     end = 8 + int.from_bytes(view[4:8], "little", signed=True)
     return bytes(view[:end]) if 8 < end <= len(view) else None
@@ -211,7 +263,7 @@ def read_ipc_stream(data: Any, schemas: SchemaCache | None = None) -> tuple[pa.S
     try:
         message = _schema_message(view) if schemas is not None else None
         schema = schemas.schema(message) if schemas is not None and message is not None else None
-        if schema is not None:
+        if schema is not None and message is not None:
             batches = _read_batches(buffer.slice(len(message)), schema)
             if batches is not None:
                 return schema, batches
@@ -227,7 +279,7 @@ def read_ipc_stream(data: Any, schemas: SchemaCache | None = None) -> tuple[pa.S
 def _read_batches(body: pa.Buffer, schema: pa.Schema) -> list[pa.RecordBatch] | None:
     """The record batches after a known schema; None if the stream holds anything else."""
     source = pa.BufferReader(body)
-    batches = []
+    batches: list[pa.RecordBatch] = []
     while True:
         try:
             message = pa.ipc.read_message(source)
@@ -280,7 +332,8 @@ def write_ipc_stream(
 def _write_stream(sink: pa.NativeFile, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
     with pa.ipc.new_stream(sink, schema) as writer:
         for batch in batches:
-            writer.write_batch(batch)
+            # pyarrow-stubs leaves write_batch's return type (None) undeclared.
+            writer.write_batch(batch)  # pyright: ignore[reportUnknownMemberType]
 
 
 # ---- 3.7 Results in shared-memory files -------------------------------------------------------------

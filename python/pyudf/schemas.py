@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib
 import json
 import os
 import sys
@@ -96,13 +97,14 @@ def read(path: str, apply_name: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pyudf.schemas", description=__doc__.split("\n\n")[0])
+    summary = (__doc__ or "").split("\n\n")[0]  # python -OO strips docstrings
+    parser = argparse.ArgumentParser(prog="python -m pyudf.schemas", description=summary)
     parser.add_argument("module", help="the UDF's .py file")
     parser.add_argument("--out", required=True, help="where to write the JSON result")
     parser.add_argument("--apply", default="apply", help="name of the apply function (default: apply)")
     args = parser.parse_args(argv)
     try:
-        import pyarrow  # noqa: F401 - checked first so a missing one is an environment error
+        importlib.import_module("pyarrow")  # checked first so a missing one is an environment error
     except Exception as exc:
         print(f"pyudf-env-error: pyarrow: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_ENV

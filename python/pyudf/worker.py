@@ -103,8 +103,8 @@ def main(argv: list[str]) -> int:
 
     import zmq
 
+    from .message_loop import MessageLoop
     from .protocol import ResultFiles
-    from .serve import Worker
 
     context = zmq.Context()
     socket = context.socket(zmq.DEALER)
@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     try:
         files = ResultFiles(os.path.abspath(args.shm_dir), args.shm_min_bytes) if args.shm_dir else None
-        Worker(socket, files).serve()
+        MessageLoop(socket, files).run()
     finally:
         socket.close(linger=0)
         context.term()

@@ -25,7 +25,7 @@ RECV_TIMEOUT_MS = 15_000
 
 
 def ipc_bytes(batches: list[pa.RecordBatch], schema: pa.Schema | None = None) -> bytes:
-    return p.write_ipc_stream(schema or batches[0].schema, batches).to_pybytes()
+    return bytes(p.write_ipc_stream(schema or batches[0].schema, batches))
 
 
 def read_table(body: Any) -> pa.Table:
@@ -68,13 +68,15 @@ class Pool:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def spawn(
-        self, worker_id: str = "w0", args: tuple[str, ...] = (), **popen: Any
+        self, worker_id: str = "w0", args: tuple[str, ...] = (), stdout: int = subprocess.DEVNULL
     ) -> subprocess.Popen[bytes]:
-        popen.setdefault("env", worker_env())
-        popen.setdefault("stdin", subprocess.PIPE)
-        popen.setdefault("stdout", subprocess.DEVNULL)
-        popen.setdefault("stderr", subprocess.PIPE)
-        proc = subprocess.Popen(worker_command(self.endpoint, worker_id, args=args), **popen)
+        proc = subprocess.Popen(
+            worker_command(self.endpoint, worker_id, args=args),
+            env=worker_env(),
+            stdin=subprocess.PIPE,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+        )
         self.procs.append(proc)
         return proc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,12 @@ import zmq
 
 from pyudf import errors, loader
 from pyudf import protocol as p
-from pyudf.serve import Worker
+from pyudf.host import UdfHost
+from pyudf.message_loop import MessageLoop
 
 
 class RecordingSocket:
-    """Stands in for the DEALER so the worker's handlers run in-process."""
+    """Stands in for the DEALER so the message loop's handlers run in-process."""
 
     def __init__(self) -> None:
         self.sent: list[list[Any]] = []
@@ -25,10 +27,10 @@ class RecordingSocket:
         self.sent.append(list(frames))
 
 
-def dispatch(worker: Worker, kind: int, udf_id: int, body: bytes) -> tuple[p.Header, dict[str, Any]]:
-    socket: RecordingSocket = worker._socket  # type: ignore[assignment]
+def dispatch(loop: MessageLoop, kind: int, udf_id: int, body: bytes) -> tuple[p.Header, dict[str, Any]]:
+    socket: RecordingSocket = loop._socket  # type: ignore[assignment]
     header = p.Header(kind=kind, request_id=udf_id, udf_id=udf_id)
-    worker._dispatch(header, [zmq.Frame(body)])
+    loop._dispatch(header, [zmq.Frame(body)])
     frames = socket.sent.pop()
     answer = p.decode_header(bytes(frames[0]))
     return answer, json.loads(bytes(frames[1])) if len(frames) > 1 and answer.kind == p.ERROR else {}
@@ -41,13 +43,19 @@ def spec(**fields: Any) -> bytes:
 
 
 @pytest.fixture
-def worker() -> Worker:
-    return Worker(RecordingSocket())  # type: ignore[arg-type]
+def host() -> Iterator[UdfHost]:
+    with UdfHost() as udfs:
+        yield udfs
+
+
+@pytest.fixture
+def loop(host: UdfHost) -> MessageLoop:
+    return MessageLoop(RecordingSocket(), host=host)  # type: ignore[arg-type]
 
 
 def call_body() -> bytes:
     batch = pa.record_batch({"x": [1, 2]})
-    return p.write_ipc_stream(batch.schema, [batch]).to_pybytes()
+    return bytes(p.write_ipc_stream(batch.schema, [batch]))
 
 
 def test_qualified_name() -> None:
@@ -55,7 +63,7 @@ def test_qualified_name() -> None:
     assert errors.qualified_name(json.JSONDecodeError) == "json.decoder.JSONDecodeError"
 
 
-def test_apply_error_points_at_the_user_file(worker: Worker, tmp_path: Path) -> None:
+def test_apply_error_points_at_the_user_file(loop: MessageLoop, tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text(
         "class BadPixel(Exception):\n"
@@ -67,9 +75,9 @@ def test_apply_error_points_at_the_user_file(worker: Worker, tmp_path: Path) -> 
         "def apply(state, batch):\n"
         "    check(batch)\n"
     )
-    answer, _ = dispatch(worker, p.REGISTER, 1, spec(module=str(path)))
+    answer, _ = dispatch(loop, p.REGISTER, 1, spec(module=str(path)))
     assert answer.kind == p.REGISTERED
-    answer, payload = dispatch(worker, p.CALL, 1, call_body())
+    answer, payload = dispatch(loop, p.CALL, 1, call_body())
     assert answer.kind == p.ERROR
     assert payload["kind"] == "python" and payload["phase"] == "apply"
     assert payload["type"] == "pyudf_udf_1_model.BadPixel"
@@ -82,63 +90,63 @@ def test_apply_error_points_at_the_user_file(worker: Worker, tmp_path: Path) -> 
     assert payload["traceback"].startswith("Traceback (most recent call last):")
 
 
-def test_load_error_frames_skip_importlib_and_worker(worker: Worker, tmp_path: Path) -> None:
+def test_load_error_frames_skip_importlib_and_worker(loop: MessageLoop, tmp_path: Path) -> None:
     path = tmp_path / "broken.py"
     path.write_text("x = 1\nimport definitely_not_a_module_xyz\n")
-    answer, payload = dispatch(worker, p.REGISTER, 2, spec(module=str(path)))
+    answer, payload = dispatch(loop, p.REGISTER, 2, spec(module=str(path)))
     assert answer.kind == p.ERROR and payload["phase"] == "load"
     assert payload["type"] == "ModuleNotFoundError"
     assert payload["frames"] == [{"file": str(path), "line": 2, "function": "<module>"}]
 
 
-def test_syntax_error_frame_points_at_the_line(worker: Worker, tmp_path: Path) -> None:
+def test_syntax_error_frame_points_at_the_line(loop: MessageLoop, tmp_path: Path) -> None:
     path = tmp_path / "typo.py"
     path.write_text("def apply(state, batch):\n    return (\n\ndef x(:\n")
-    _, payload = dispatch(worker, p.REGISTER, 3, spec(module=str(path)))
+    _, payload = dispatch(loop, p.REGISTER, 3, spec(module=str(path)))
     assert payload["phase"] == "load" and payload["type"] == "SyntaxError"
     assert payload["frames"][-1]["file"] == str(path)
 
 
-def test_inline_code_file_name_and_source_line(worker: Worker) -> None:
+def test_inline_code_file_name_and_source_line(loop: MessageLoop) -> None:
     code = "def apply(state, batch):\n    return 1 / 0  # divide\n"
-    answer, _ = dispatch(worker, p.REGISTER, 4, spec(name="div", code=code))
+    answer, _ = dispatch(loop, p.REGISTER, 4, spec(name="div", code=code))
     assert answer.kind == p.REGISTERED
-    _, payload = dispatch(worker, p.CALL, 4, call_body())
+    _, payload = dispatch(loop, p.CALL, 4, call_body())
     assert payload["type"] == "ZeroDivisionError"
     assert payload["frames"] == [{"file": "<pyudf:div>", "line": 2, "function": "apply"}]
     assert 'File "<pyudf:div>", line 2, in apply' in payload["traceback"]
     assert "return 1 / 0  # divide" in payload["traceback"]
 
 
-def test_init_error_phase(worker: Worker) -> None:
+def test_init_error_phase(loop: MessageLoop) -> None:
     code = "def init(conf):\n    raise KeyError(conf['missing'])\n\ndef apply(s, b):\n    return b\n"
-    _, payload = dispatch(worker, p.REGISTER, 5, spec(name="i", code=code, conf={}))
+    _, payload = dispatch(loop, p.REGISTER, 5, spec(name="i", code=code, conf={}))
     assert payload["phase"] == "init" and payload["type"] == "KeyError"
     assert payload["frames"] == [{"file": "<pyudf:i>", "line": 2, "function": "init"}]
 
 
-def test_missing_hooks(worker: Worker, tmp_path: Path) -> None:
+def test_missing_hooks(loop: MessageLoop, tmp_path: Path) -> None:
     path = tmp_path / "hooks.py"
     path.write_text("def predict(state, batch):\n    return batch\n\ndef helper():\n    pass\n")
-    _, payload = dispatch(worker, p.REGISTER, 6, spec(module=str(path)))
+    _, payload = dispatch(loop, p.REGISTER, 6, spec(module=str(path)))
     assert payload["phase"] == "load" and payload["type"] == "AttributeError"
     assert str(path) in payload["message"] and "'apply'" in payload["message"]
     assert "helper, predict" in payload["message"]
-    _, payload = dispatch(worker, p.REGISTER, 6, spec(module=str(path), apply="predict", init="setup"))
+    _, payload = dispatch(loop, p.REGISTER, 6, spec(module=str(path), apply="predict", init="setup"))
     assert "init function 'setup'" in payload["message"]
     # The default init may be absent: the state is then None.
-    answer, _ = dispatch(worker, p.REGISTER, 6, spec(module=str(path), apply="predict"))
+    answer, _ = dispatch(loop, p.REGISTER, 6, spec(module=str(path), apply="predict"))
     assert answer.kind == p.REGISTERED
 
 
-def test_wrong_return_type(worker: Worker) -> None:
-    dispatch(worker, p.REGISTER, 7, spec(name="t", code="def apply(s, b):\n    return [1]\n"))
-    _, payload = dispatch(worker, p.CALL, 7, call_body())
+def test_wrong_return_type(loop: MessageLoop) -> None:
+    dispatch(loop, p.REGISTER, 7, spec(name="t", code="def apply(s, b):\n    return [1]\n"))
+    _, payload = dispatch(loop, p.CALL, 7, call_body())
     assert payload["phase"] == "apply" and payload["type"] == "TypeError"
     assert "apply returned list" in payload["message"]
 
 
-def test_two_udfs_from_one_file_have_separate_state(worker: Worker, tmp_path: Path) -> None:
+def test_two_udfs_from_one_file_have_separate_state(loop: MessageLoop, host: UdfHost, tmp_path: Path) -> None:
     path = tmp_path / "counter.py"
     path.write_text(
         "calls = 0\n"
@@ -148,12 +156,13 @@ def test_two_udfs_from_one_file_have_separate_state(worker: Worker, tmp_path: Pa
         "    return {'n': [calls] * batch.num_rows}\n"
     )
     for udf_id in (8, 9):
-        dispatch(worker, p.REGISTER, udf_id, spec(module=str(path)))
+        dispatch(loop, p.REGISTER, udf_id, spec(module=str(path)))
     for _ in range(2):
-        dispatch(worker, p.CALL, 8, call_body())
-    dispatch(worker, p.CALL, 9, call_body())
-    assert worker._udfs[8].module.calls == 2
-    assert worker._udfs[9].module.calls == 1
+        dispatch(loop, p.CALL, 8, call_body())
+    dispatch(loop, p.CALL, 9, call_body())
+    first, second = host.get(8), host.get(9)
+    assert first is not None and second is not None
+    assert (first.module.calls, second.module.calls) == (2, 1)
 
 
 def test_spec_shape_is_validated() -> None:

@@ -84,6 +84,7 @@ def test_ipc_read_from_a_zmq_frame_is_zero_copy() -> None:
         frame_buffer = pa.py_buffer(frame.buffer)
         _, batches = p.read_ipc_stream(frame)
         data = batches[0].column(0).buffers()[1]
+        assert data is not None
         start, end = frame_buffer.address, frame_buffer.address + frame_buffer.size
         assert start <= data.address and data.address + data.size <= end
         assert batches[0].column(0).equals(values)
@@ -164,4 +165,5 @@ def test_a_cached_schema_read_is_still_zero_copy() -> None:
     _, batches = p.read_ipc_stream(memory, cache)
     start = pa.py_buffer(memory).address
     data = batches[0].column(0).buffers()[1]
+    assert data is not None
     assert start <= data.address and data.address + data.size <= start + len(memory)

@@ -11,9 +11,11 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+import zmq
 from conftest import Pool, ipc_bytes, read_table, stop, worker_command, worker_env
 
 from pyudf import protocol as p
@@ -21,7 +23,7 @@ from pyudf import protocol as p
 INPUT = pa.record_batch({"x": pa.array([1, 2, 3], pa.int64())})
 
 
-def error_payload(bodies: list) -> dict:
+def error_payload(bodies: list[zmq.Frame]) -> dict[str, Any]:
     return json.loads(bodies[0].bytes)
 
 

@@ -1,16 +1,8 @@
 // `pyudf apply model.py --input FILE --output FILE`: streams a table file through the pool in bounded memory.
 import { type Command, Option } from 'commander';
 import { TABLE_FORMATS } from '../files/format.js';
-import { addUdfFlags, parsePositiveInteger, type UdfFlags } from './udf-options.js';
-
-export interface ApplyFlags extends UdfFlags {
-  readonly input: string;
-  readonly output: string;
-  readonly inputFormat?: string;
-  readonly outputFormat?: string;
-  readonly maxInFlight?: number;
-  readonly progress: boolean;
-}
+import type { ApplyFlags } from './apply-run.js';
+import { addUdfFlags, parsePositiveInteger } from './udf-options.js';
 
 export function applyCommand(program: Command): Command {
   const command = program.command('apply')

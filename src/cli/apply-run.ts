@@ -5,12 +5,21 @@ import { AbortError } from '../errors.js';
 import { checkOutput, formatOf, openInput, STDIO, writeOutput } from '../files/index.js';
 import { checkSchema } from '../udf/schema-check.js';
 import { DEFAULT_BATCH_SIZE } from '../udf/udf.js';
-import type { ApplyFlags } from './apply-command.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { abortable, onInterrupt } from './interrupt.js';
 import { requireModule } from './module-arg.js';
 import { startProgress } from './progress.js';
-import { declaredRegisterOptions, poolOptions } from './udf-options.js';
+import { declaredRegisterOptions, poolOptions, type UdfFlags } from './udf-options.js';
+
+/** The flags of `pyudf apply` (see apply-command.ts). */
+export interface ApplyFlags extends UdfFlags {
+  readonly input: string;
+  readonly output: string;
+  readonly inputFormat?: string;
+  readonly outputFormat?: string;
+  readonly maxInFlight?: number;
+  readonly progress: boolean;
+}
 
 export async function runApply(module: string, flags: ApplyFlags): Promise<ExitCode> {
   requireModule(module);

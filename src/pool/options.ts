@@ -1,9 +1,10 @@
 // Pool options, their documented defaults, and validation at the boundary.
 import os from 'node:os';
 import { InvalidOptionError } from '../errors.js';
-import { defaultLogger, type Logger } from '../worker/worker-process.js';
+import { defaultLogger, type Logger } from '../log/logger.js';
 import { defaultThreadsPerWorker } from '../python/worker-env.js';
-import { DEFAULT_SHARED_MEMORY_MIN_BYTES } from '../transport/shared-memory.js';
+import { DEFAULT_SHARED_MEMORY_MIN_BYTES } from '../local/index.js';
+import { nonNegativeInteger, positiveInteger } from '../validate.js';
 
 export interface PoolOptions {
   /** Worker processes. Default: the number of CPU cores (`os.availableParallelism()`). */
@@ -21,11 +22,14 @@ export interface PoolOptions {
   readonly maxInFlightPerWorker?: number;
   /** Times a batch is re-sent to another worker after its worker died. Default 1. */
   readonly retries?: number;
-  /** How long a starting worker may take to connect. Default 60 000 ms. */
+  /** How long a starting worker (at creation or as a replacement) may take to connect. Default 60 000 ms. */
   readonly startTimeoutMs?: number;
   /** On close(): wait this long after SHUTDOWN, then SIGTERM, then this long again, then SIGKILL. Default 5 000 ms. */
   readonly shutdownTimeoutMs?: number;
-  /** Receives each line workers print. Default: written to stderr prefixed with `[pyudf wN]`. */
+  /**
+   * Receives the pool's diagnostics (`source: 'pool'`) and each line its workers print (`source: 'w0'`, …,
+   * with `stream`). Default: written to stderr prefixed with `[pyudf <source>]`.
+   */
   readonly logger?: Logger;
   /** Stderr lines kept per worker for crash reports. Default 50. */
   readonly stderrTailLines?: number;
@@ -65,21 +69,9 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
   if (options.python !== undefined && (typeof options.python !== 'string' || options.python === '')) {
     throw new InvalidOptionError('python', 'must be a non-empty path or command name');
   }
-  if (typeof resolved.logger !== 'function') throw new InvalidOptionError('logger', 'must be a function (line, meta) => void');
+  if (typeof resolved.logger !== 'function') throw new InvalidOptionError('logger', 'must be a function (message, meta) => void');
   for (const [key, value] of Object.entries(resolved.env)) {
     if (typeof value !== 'string') throw new InvalidOptionError(`env.${key}`, `must be a string, got ${typeof value}`);
   }
   return resolved;
-}
-
-export function positiveInteger(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`);
-  }
-}
-
-export function nonNegativeInteger(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new InvalidOptionError(name, `must be a non-negative integer, got ${String(value)}`);
-  }
 }

@@ -89,7 +89,7 @@ export interface ErrorPayload {
   readonly type: string;
   readonly message: string;
   readonly traceback: string;
-  readonly frames: readonly { file: string; line: number; function: string }[];
+  readonly frames: readonly { readonly file: string; readonly line: number | null; readonly function: string }[];
 }
 
 export function encodeJson(value: unknown): Buffer {

@@ -1,6 +1,6 @@
 // Prometheus metrics of one server, in a registry of its own so that several servers (or the host app) never clash.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PoolStats } from '../pool/pool.js';
+import type { BackendStats } from '../backend/backend.js';
 import type { BatchEvent } from '../udf/udf.js';
 
 /** How an inference request was encoded: JSON tensors, JSON with binary tensor data, or an Arrow IPC stream. */
@@ -9,8 +9,8 @@ export type InferProtocol = 'json' | 'binary' | 'arrow';
 /** Where the gauges read their values at scrape time. */
 export interface MetricsSource {
   readonly model: string;
-  /** The pool's stats, when the server knows its pool. */
-  stats(): PoolStats | undefined;
+  /** The backend's stats, when the server knows its pool. */
+  stats(): BackendStats | undefined;
   ready(): boolean;
 }
 
@@ -49,7 +49,7 @@ export class ServeMetrics {
     });
     new Gauge({
       name: 'pyudf_workers_ready', help: 'Workers started and serving', labelNames: ['model'], registers,
-      collect() { const stats = source.stats(); if (stats) this.set({ model }, stats.workers.filter((w) => w.state === 'ready').length); },
+      collect() { const stats = source.stats(); if (stats) this.set({ model }, stats.readyWorkers); },
     });
     new Counter({
       name: 'pyudf_worker_restarts_total', help: 'Workers started to replace ones that died', labelNames: ['model'], registers,

@@ -2,9 +2,10 @@
 import path from 'node:path';
 import type { Schema, Table } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
-import { nonNegativeInteger, positiveInteger } from '../pool/options.js';
+import { defaultLogger, type Logger } from '../log/logger.js';
 import type { PoolOptions } from '../pool/options.js';
 import type { Pool } from '../pool/pool.js';
+import { nonNegativeInteger, positiveInteger } from '../validate.js';
 import type { BatchEvent, RegisterOptions } from '../udf/udf.js';
 
 /** What the server needs of a registered UDF; `Udf` has it all. */
@@ -20,14 +21,11 @@ export interface ServableUdf {
   close(): Promise<void>;
 }
 
-export type ServeLogLevel = 'info' | 'warn' | 'error';
+/** The server logs through pyudf's one logger interface, with `source: 'server'`; `requestId` ties an error to its reply. */
+export type ServeLogger = Logger;
+export type { LogLevel as ServeLogLevel } from '../log/logger.js';
 
-/** Receives the server's log lines; `requestId` ties an error to the reply the client got. */
-export type ServeLogger = (message: string, meta: { readonly level: ServeLogLevel; readonly requestId?: string }) => void;
-
-export const defaultServeLogger: ServeLogger = (message, { requestId }) => {
-  process.stderr.write(`[pyudf serve]${requestId ? ` ${requestId}` : ''} ${message}\n`);
-};
+export const defaultServeLogger: ServeLogger = defaultLogger;
 
 export interface ServeOptions {
   /** The model, as `pool.register()` takes it (module or code, conf, input/output schemas…). Give this or `udf`. */
@@ -46,7 +44,7 @@ export interface ServeOptions {
   readonly maxBodyBytes?: number;
   /** How long close() waits for in-flight requests before cancelling them with 503. Default 30 000 ms. */
   readonly drainTimeoutMs?: number;
-  /** Receives the server's log lines (errors with tracebacks, start, stop). Default: stderr, prefixed `[pyudf serve]`. */
+  /** Receives the server's log lines (errors with tracebacks, start, stop), `source: 'server'`. Default: stderr, prefixed `[pyudf server]`. */
   readonly logger?: ServeLogger;
 }
 

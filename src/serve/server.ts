@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PoolClosedError } from '../errors.js';
+import { ServerClosedError } from '../errors.js';
 import { type Pool, createPool } from '../pool/pool.js';
 import { readBody } from './body.js';
 import { HEADER_LENGTH } from './infer-body.js';
@@ -59,7 +59,7 @@ export class ModelServer implements AsyncDisposable {
     this.metrics = new ServeMetrics({ model: this.modelName, stats: () => this.pool?.stats(), ready: () => this.ready });
     this.http = createHttpServer((request, response) => {
       this.onRequest(request, response).catch((error: unknown) => {
-        this.options.logger(`answering ${request.method} ${request.url} failed: ${describeError(error)}`, { level: 'error' });
+        this.options.logger(`answering ${request.method} ${request.url} failed: ${describeError(error)}`, { level: 'error', source: 'server' });
         response.destroy();
       });
     });
@@ -81,7 +81,7 @@ export class ModelServer implements AsyncDisposable {
    * the model fails to load; the server is closed then.
    */
   listen(): Promise<ServerAddress> {
-    if (this.state === 'closing') return Promise.reject(new PoolClosedError('the server is closed; create a new one to listen again'));
+    if (this.state === 'closing') return Promise.reject(new ServerClosedError('the server is closed; create a new one to listen again'));
     this.listening ??= this.startOrClose();
     return this.listening;
   }
@@ -126,13 +126,13 @@ export class ModelServer implements AsyncDisposable {
     const udf = this.options.udf ?? await this.register();
     if (this.state === 'closing') {
       if (!this.options.udf) await udf.close();
-      throw new PoolClosedError('the server was closed while the model was loading');
+      throw new ServerClosedError('the server was closed while the model was loading');
     }
     this.udf = udf;
     this.metadata = this.describe(udf.inputSchema, udf.outputSchema);
     this.unobserve = udf.observe((event) => this.metrics.recordBatch(event));
     this.state = 'serving';
-    this.options.logger(`serving model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`, { level: 'info' });
+    this.options.logger(`serving model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`, { level: 'info', source: 'server' });
     return this.address;
   }
 
@@ -143,7 +143,7 @@ export class ModelServer implements AsyncDisposable {
 
   private describe(input: ServableUdf['inputSchema'], output: ServableUdf['outputSchema']): ModelMetadata {
     const { metadata, skipped } = modelMetadata(this.modelName, input, output);
-    for (const field of skipped) this.options.logger(`model metadata leaves out ${field}`, { level: 'warn' });
+    for (const field of skipped) this.options.logger(`model metadata leaves out ${field}`, { level: 'warn', source: 'server' });
     return metadata;
   }
 
@@ -159,7 +159,7 @@ export class ModelServer implements AsyncDisposable {
     // What the server created it closes; a UDF or pool given to it stays open for its owner.
     if (this.udf && !this.options.udf) await this.udf.close();
     if (this.pool && !this.options.pool) await this.pool.close();
-    if (this.address) this.options.logger('stopped', { level: 'info' });
+    if (this.address) this.options.logger('stopped', { level: 'info', source: 'server' });
   }
 
   /**
@@ -170,8 +170,8 @@ export class ModelServer implements AsyncDisposable {
   private async drain(): Promise<void> {
     await this.settled(Date.now() + this.options.drainTimeoutMs);
     if (this.inFlight.size === 0) return;
-    this.options.logger(`cancelling ${this.inFlight.size} requests still running after drainTimeoutMs=${this.options.drainTimeoutMs}`, { level: 'warn' });
-    for (const controller of this.inFlight.values()) controller.abort(new PoolClosedError('the server is shutting down'));
+    this.options.logger(`cancelling ${this.inFlight.size} requests still running after drainTimeoutMs=${this.options.drainTimeoutMs}`, { level: 'warn', source: 'server' });
+    for (const controller of this.inFlight.values()) controller.abort(new ServerClosedError('the server is shutting down'));
     await this.settled(Date.now() + CANCEL_GRACE_MS);
   }
 
@@ -234,9 +234,9 @@ export class ModelServer implements AsyncDisposable {
 
   private failure(error: unknown, requestId: string, signal: AbortSignal): Reply {
     // A call cancelled by the drain deadline is the server's doing: say so, as for any request refused while stopping.
-    const cause = signal.aborted && signal.reason instanceof PoolClosedError ? signal.reason : error;
+    const cause = signal.aborted && signal.reason instanceof ServerClosedError ? signal.reason : error;
     const { status, message, log } = errorReply(cause, this.modelName, requestId);
-    if (log) this.options.logger(describeError(error), { level: 'error', requestId });
+    if (log) this.options.logger(describeError(error), { level: 'error', source: 'server', requestId });
     const reply = errorJson(status, message);
     if (error instanceof MethodNotAllowed) return { ...reply, headers: { ...reply.headers, allow: error.allow } };
     // The rest of a too-large body is not read: the connection cannot carry another request after it.

@@ -23,16 +23,16 @@ export function installSignalHandlers(server: { close(): Promise<void> }, option
   let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (closing) {
-      logger(`${signal} again: exiting without waiting`, { level: 'warn' });
+      logger(`${signal} again: exiting without waiting`, { level: 'warn', source: 'server' });
       if (exit) process.exit(1);
       return;
     }
     closing = true;
-    logger(`${signal}: finishing in-flight requests, then stopping the workers`, { level: 'info' });
+    logger(`${signal}: finishing in-flight requests, then stopping the workers`, { level: 'info', source: 'server' });
     server.close().then(
       () => { if (exit) process.exit(0); },
       (error: unknown) => {
-        logger(`closing failed: ${String(error)}`, { level: 'error' });
+        logger(`closing failed: ${String(error)}`, { level: 'error', source: 'server' });
         if (exit) process.exit(1);
       },
     );

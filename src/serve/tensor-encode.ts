@@ -26,7 +26,7 @@ const TENSOR_TYPES = 'a tensor: bool, int, float, utf8 or binary, or (fixed-size
  * SchemaError (side "output") for a column that cannot be a tensor; `udf` names the model in it.
  */
 export function columnToTensor(name: string, column: Vector, binary: boolean, udf: string): EncodedTensor {
-  const fail = (actual: string): SchemaError => new SchemaError('output', name, TENSOR_TYPES, actual, udf);
+  const fail = (actual: string): SchemaError => new SchemaError({ side: 'output', column: name, expected: TENSOR_TYPES, actual, udf });
   const tensorType = tensorTypeOf(column.type as DataType);
   if (typeof tensorType === 'string') throw fail(String(column.type));
   const dims = [...tensorType.dims];

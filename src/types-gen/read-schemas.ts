@@ -25,12 +25,14 @@ export async function readDeclaredSchemas(python: string, module: string, applyN
   try {
     const { code, stderr, spawnError } = await run(python, ['-m', 'pyudf.schemas', path.resolve(module), '--out', out, '--apply', applyName]);
     if (spawnError) {
-      throw new PythonEnvError(python, `cannot run the Python interpreter (${spawnError.code ?? spawnError.message})`,
-        'install Python 3.9 or newer, or pass --python / set $PYUDF_PYTHON', { cause: spawnError });
+      throw new PythonEnvError({
+        python, problem: `cannot run the Python interpreter (${spawnError.code ?? spawnError.message})`,
+        fix: 'install Python 3.9 or newer, or pass --python / set $PYUDF_PYTHON', cause: spawnError,
+      });
     }
     if (code === EXIT_ENV) {
       const line = stderr.trim().split('\n').at(-1) ?? '';
-      throw new PythonEnvError(python, `cannot import ${line.replace(/^pyudf-env-error: /, '')}`, installCommand(python));
+      throw new PythonEnvError({ python, problem: `cannot import ${line.replace(/^pyudf-env-error: /, '')}`, fix: installCommand(python) });
     }
     if (code === EXIT_LOAD_ERROR) throw loadError(stderr, path.basename(module, '.py'));
     if (code !== 0) throw new Error(`python -m pyudf.schemas exited with status ${code}:\n${stderr.trim()}`);
@@ -63,7 +65,8 @@ function loadError(traceback: string, udf: string): PythonError {
   const colon = last.indexOf(': ');
   const frames: PythonFrame[] = [...traceback.matchAll(/File "([^"]+)", line (\d+), in (\S+)/g)]
     .map((m) => ({ file: m[1]!, line: Number(m[2]), function: m[3]! }));
-  return new PythonError(
-    colon > 0 ? last.slice(0, colon) : last, colon > 0 ? last.slice(colon + 2) : '', traceback.trimEnd(), frames, 'load', udf, undefined,
-  );
+  return new PythonError({
+    pythonType: colon > 0 ? last.slice(0, colon) : last, pythonMessage: colon > 0 ? last.slice(colon + 2) : '',
+    traceback: traceback.trimEnd(), frames, phase: 'load', udf,
+  });
 }

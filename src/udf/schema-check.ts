@@ -8,14 +8,14 @@ export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, 
     const found = actual.fields.find((f) => f.name === field.name);
     if (!found) {
       const present = actual.fields.map((f) => f.name).join(', ') || 'none';
-      throw new SchemaError(side, field.name, String(field.type), `missing (columns present: ${present})`, udf);
+      throw new SchemaError({ side, column: field.name, expected: String(field.type), actual: `missing (columns present: ${present})`, udf });
     }
     if (!sameType(field.type, found.type)) {
-      throw new SchemaError(side, field.name, String(field.type), String(found.type), udf);
+      throw new SchemaError({ side, column: field.name, expected: String(field.type), actual: String(found.type), udf });
     }
   }
   const extra = actual.fields.find((f) => !declared.fields.some((d) => d.name === f.name));
-  if (extra) throw new SchemaError(side, extra.name, 'absent (not declared)', String(extra.type), udf);
+  if (extra) throw new SchemaError({ side, column: extra.name, expected: 'absent (not declared)', actual: String(extra.type), udf });
 }
 
 /**

@@ -54,8 +54,7 @@ export async function* streamThrough(
       try {
         table = await head.result;
       } catch (error) {
-        if (error instanceof PyUdfError) error.batchIndex = head.index;
-        throw error;
+        throw error instanceof PyUdfError ? error.withBatchIndex(head.index) : error;
       }
       yield* table.batches;
     }

@@ -1,15 +1,14 @@
-// A registered UDF: splits input into batches, runs them on the pool, checks and reassembles results.
+// A registered UDF: splits input into batches, runs them on the backend, checks and reassembles results.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { RecordBatch, type Schema, Table, type TypeMap } from 'apache-arrow';
 import {
-  AbortError, InvalidInputError, InvalidOptionError, PoolClosedError, RowCountError,
+  AbortError, InvalidInputError, InvalidOptionError, RowCountError, UdfClosedError,
 } from '../errors.js';
-import type { CallTask } from '../pool/call-task.js';
-import { nonNegativeInteger, positiveInteger } from '../pool/options.js';
-import type { Pool } from '../pool/pool.js';
-import type { UdfSpecMessage } from '../protocol/wire.js';
+import type { Backend, UdfSpec } from '../backend/backend.js';
+import type { BatchTask } from '../backend/batch-task.js';
+import { nonNegativeInteger, positiveInteger } from '../validate.js';
 import { splitIntoBatches } from './batches.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { Row } from './rows.js';
@@ -84,7 +83,7 @@ export const DEFAULT_MAX_DELAY_MS = 2;
 let inlineCounter = 0;
 
 /** @internal validates register() options and builds the REGISTER message. */
-export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolRetries: number): { spec: UdfSpecMessage; settings: UdfSettings } {
+export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolRetries: number): { spec: UdfSpec; settings: UdfSettings } {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('register', 'expects an options object');
   const { module, code } = options;
   if ((module === undefined) === (code === undefined)) {
@@ -129,7 +128,7 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   positiveInteger('maxBatchBytes', settings.maxBatchBytes);
   nonNegativeInteger('retries', settings.retries);
   if (settings.timeoutMs !== undefined) positiveInteger('timeoutMs', settings.timeoutMs);
-  const spec: UdfSpecMessage = {
+  const spec: UdfSpec = {
     name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
   };
   return { spec, settings };
@@ -152,7 +151,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
   private readonly batcher: MicroBatcher;
 
   /** @internal use pool.register() */
-  constructor(private readonly pool: Pool, readonly id: number, private readonly settings: UdfSettings) {
+  constructor(private readonly backend: Backend, readonly id: number, private readonly settings: UdfSettings) {
     this.batcher = new MicroBatcher((table) => this.run(table, {}), {
       maxBatchRows: settings.maxBatchRows, maxDelayMs: settings.maxDelayMs, input: settings.input,
     });
@@ -172,7 +171,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
 
   /** True while at least one worker has this UDF initialised and can serve it. */
   get ready(): boolean {
-    return !this.closed && this.pool.isServing(this.id);
+    return !this.closed && this.backend.isServing(this.id);
   }
 
   /** Runs `apply` over every row: batches go to the workers concurrently; results keep input order. */
@@ -242,7 +241,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     this.batcher.flush();
     this.closed = true;
     await Promise.allSettled([...this.running]);
-    await this.pool.unregister(this.id);
+    await this.backend.unregister(this.id);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -250,7 +249,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new PoolClosedError(`UDF "${this.name}" is closed; register it again to use it`);
+    if (this.closed) throw new UdfClosedError(`UDF "${this.name}" is closed; register it again to use it`);
   }
 
   private track<T>(work: Promise<T>): Promise<T> {
@@ -269,28 +268,28 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
 
     const pieces = splitIntoBatches(table, this.settings.batchSize, this.settings.maxBatchBytes);
     const first = options.firstBatchIndex ?? 0;
-    const tasks: CallTask[] = pieces.map((piece, i) => this.pool.submit({
+    const tasks: BatchTask[] = pieces.map((piece, i) => this.backend.submit({
       udfId: this.id, udfName: this.name, input: piece, batchIndex: first + i, retries: this.settings.retries, timeoutMs,
     }));
     if (this.observers.size) for (const task of tasks) this.report(task);
-    const onAbort = (): void => this.pool.cancel(tasks, new AbortError({ cause: options.signal?.reason }));
+    const onAbort = (): void => this.backend.cancel(tasks, new AbortError({ cause: options.signal?.reason }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const results = await Promise.all(tasks.map((task) => task.result));
       return this.assemble(results, pieces, first);
     } catch (error) {
       // One batch failed: the others of this call are not needed any more.
-      this.pool.cancel(tasks, error instanceof Error ? error : new Error(String(error)));
+      this.backend.cancel(tasks, error instanceof Error ? error : new Error(String(error)));
       throw error;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  private report(task: CallTask): void {
+  private report(task: BatchTask): void {
     const emit = (ok: boolean): void => {
       if (task.sentAt === undefined) return; // cancelled before it was sent
-      const event: BatchEvent = { udf: this.name, rows: task.call.input.numRows, durationMs: performance.now() - task.sentAt, ok };
+      const event: BatchEvent = { udf: this.name, rows: task.request.input.numRows, durationMs: performance.now() - task.sentAt, ok };
       for (const listener of this.observers) listener(event);
     };
     task.result.then(() => emit(true), () => emit(false));
@@ -301,7 +300,9 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     const declared = this.settings.output;
     results.forEach((result, i) => {
       const expected = pieces[i]!.numRows;
-      if (result.numRows !== expected) throw new RowCountError(this.name, firstBatchIndex + i, expected, result.numRows);
+      if (result.numRows !== expected) {
+        throw new RowCountError({ udf: this.name, batchIndex: firstBatchIndex + i, expected, actual: result.numRows });
+      }
       // Every batch must agree with the declared schema, or with the first batch when none is declared.
       checkSchema(declared ?? first.schema, result.schema, 'output', this.name);
     });

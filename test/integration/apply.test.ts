@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { AbortError, PoolClosedError, PythonError, type Pool } from '../../src/index.js';
-import { fixture, startPool, waitFor } from '../helpers.js';
+import { AbortError, PythonError, type Pool, UdfClosedError } from '../../src/index.js';
+import { fixture, startPool, waitFor, workerPids } from '../helpers.js';
 
 const range = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
 
@@ -17,7 +17,7 @@ describe('apply', () => {
     expect(out.numRows).toBe(10_000);
     expect(Array.from(out.getChild('y')!.toArray() as Float64Array)).toEqual(Array.from(range(10_000), (v) => v * 3));
     const pids = new Set(Array.from(out.getChild('pid')!.toArray() as BigInt64Array, Number));
-    expect(pids).toEqual(new Set(pool.workerPids));
+    expect(pids).toEqual(new Set(workerPids(pool)));
   });
 
   it('sends the next batch while a worker computes the current one, bounded by maxInFlightPerWorker', async () => {
@@ -49,7 +49,7 @@ describe('apply', () => {
     const udf = await pool.register({ module: fixture('counting_init.py'), conf: { log }, batchSize: 10 });
     for (let i = 0; i < 3; i++) await udf.apply(tableFromArrays({ x: range(100) }));
     const pids = readFileSync(log, 'utf8').trim().split('\n').map(Number).sort();
-    expect(pids).toEqual([...pool.workerPids].sort());
+    expect(pids).toEqual([...workerPids(pool)].sort());
   });
 
   it('hands the caller result columns that view the received message, without a copy', async () => {
@@ -123,7 +123,8 @@ describe('apply', () => {
     expect(Array.from(b.getChild('y')!.toArray())).toEqual([0, 2, 4, 6]);
     await freeable.close();
     await waitFor(() => readdirSync(dir).length === 2, 5_000, 'both workers to free the state');
-    await expect(freeable.apply(input)).rejects.toBeInstanceOf(PoolClosedError);
+    await expect(freeable.apply(input)).rejects.toBeInstanceOf(UdfClosedError);
+    await expect(freeable.call({ x: 1 })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', closed: 'udf' });
     expect(Array.from((await scale.apply(input)).getChild('y')!.toArray())).toEqual([0, 2, 4, 6]);
     expect(existsSync(dir)).toBe(true);
   });
@@ -132,8 +133,8 @@ describe('apply', () => {
     const pool: Pool = await startPool({ workers: 1 });
     const udf = await pool.register({ module: fixture('identity.py') });
     await pool.close();
-    await expect(udf.apply(tableFromArrays({ x: range(1) }))).rejects.toBeInstanceOf(PoolClosedError);
-    await expect(pool.register({ module: fixture('identity.py') })).rejects.toBeInstanceOf(PoolClosedError);
+    await expect(udf.apply(tableFromArrays({ x: range(1) }))).rejects.toMatchObject({ name: 'PoolClosedError', closed: 'pool' });
+    await expect(pool.register({ module: fixture('identity.py') })).rejects.toMatchObject({ name: 'PoolClosedError', closed: 'pool' });
   });
 
   it('is typed by the declared schemas', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { UdfTimeoutError, WorkerCrashedError } from '../../src/index.js';
-import { fixture, startPool, waitFor } from '../helpers.js';
+import { fixture, startPool, waitFor, workerPids } from '../helpers.js';
 
 const rows = (n: number) => tableFromArrays({ x: Float64Array.from({ length: n }, (_, i) => i) });
 const marker = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-crash-')), 'crashed-once');
@@ -71,7 +71,7 @@ describe('crashes', () => {
   it('retries on another worker when a worker is killed from outside (OOM killer) while computing', async () => {
     const pool = await startPool({ workers: 2 });
     const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 1 } });
-    const [victim] = pool.workerPids;
+    const [victim] = workerPids(pool);
     const result = udf.apply(rows(4));
     await new Promise((resolve) => setTimeout(resolve, 300));
     process.kill(victim!, 'SIGKILL');
@@ -90,9 +90,9 @@ describe('crashes', () => {
   it('never mistakes a long apply for a dead worker when no timeout is set', async () => {
     const pool = await startPool({ workers: 1 });
     const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 12 } });
-    const pids = pool.workerPids;
+    const pids = workerPids(pool);
     expect((await udf.apply(rows(1))).numRows).toBe(1);
-    expect(pool.workerPids).toEqual(pids);
+    expect(workerPids(pool)).toEqual(pids);
     expect(pool.restarts).toBe(0);
   });
 });

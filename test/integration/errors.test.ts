@@ -5,26 +5,36 @@ import {
   InvalidInputError, InvalidOptionError, PyUdfError, PythonError, RowCountError, SchemaError,
 } from '../../src/index.js';
 import * as api from '../../src/index.js';
-import { fixture, startPool } from '../helpers.js';
+import { fixture, startPool, workerPids } from '../helpers.js';
 
 const xs = (...values: number[]) => tableFromArrays({ x: Float64Array.from(values) });
 
 describe('errors', () => {
   it('exports every error as a PyUdfError subclass with its own stable code', () => {
     const instances: PyUdfError[] = [
-      new api.PythonError('ValueError', 'm', '', [], 'apply', 'u', 0), new api.WorkerCrashedError('w0', 1, undefined, [], 1),
-      new api.UdfTimeoutError('u', 1), new api.ProtocolError('m'), new api.SchemaError('input', 'c', 'Int32', 'Utf8', 'u'),
-      new api.RowCountError('u', 0, 1, 2), new api.PoolClosedError('m'), new api.PythonEnvError('python3', 'p', 'f'),
+      new api.PythonError({ pythonType: 'ValueError', pythonMessage: 'm', traceback: '', frames: [], phase: 'apply', udf: 'u', batchIndex: 0 }),
+      new api.WorkerCrashedError({ workerId: 'w0', exitCode: 1, signal: undefined, stderrTail: [] }),
+      new api.UdfTimeoutError({ udf: 'u', timeoutMs: 1 }), new api.ProtocolError('m'),
+      new api.SchemaError({ side: 'input', column: 'c', expected: 'Int32', actual: 'Utf8', udf: 'u' }),
+      new api.RowCountError({ udf: 'u', batchIndex: 0, expected: 1, actual: 2 }), new api.PoolClosedError('m'),
+      new api.PythonEnvError({ python: 'python3', problem: 'p', fix: 'f' }),
       new api.InvalidOptionError('o', 'm'), new api.InvalidInputError('m'), new api.AbortError(),
     ];
+    // Closing errors share ERR_POOL_CLOSED (a stable code) and tell what was closed by class and `closed`.
+    const closing = [new api.UdfClosedError('m'), new api.ServerClosedError('m'), new api.UdfUnregisteredError('m')];
     const exported = Object.values(api).filter((v) => typeof v === 'function' && v.prototype instanceof PyUdfError);
-    expect(new Set(instances.map((e) => e.constructor))).toEqual(new Set(exported));
-    for (const error of instances) {
+    expect(new Set([...instances, ...closing].map((e) => e.constructor))).toEqual(new Set(exported));
+    for (const error of [...instances, ...closing]) {
       expect(error).toBeInstanceOf(Error);
+      expect(api.isPyUdfError(error)).toBe(true);
       expect(error.name).toBe(error.constructor.name);
       expect(error.code).toMatch(/^ERR_[A-Z_]+$/);
     }
     expect(new Set(instances.map((e) => e.code)).size).toBe(instances.length);
+    expect(closing.map((e) => [e.code, e.closed, e instanceof api.PoolClosedError]))
+      .toEqual([['ERR_POOL_CLOSED', 'udf', true], ['ERR_POOL_CLOSED', 'server', true], ['ERR_POOL_CLOSED', 'registration', true]]);
+    expect(new api.PoolClosedError('m').closed).toBe('pool');
+    expect(api.isPyUdfError(new Error('m'))).toBe(false);
   });
 
   it('turns a Python exception into PythonError with type, message and the user\'s file and line, and keeps serving', async () => {
@@ -43,11 +53,11 @@ describe('errors', () => {
     expect(pe.frames.at(-1)).toEqual({ file: fixture('failing.py'), line: 12, function: 'check' });
     expect(pe.frames.at(-2)).toMatchObject({ file: fixture('failing.py'), line: 6, function: 'apply' });
     expect(pe.traceback).toContain('raise ValueError(f"negative input {value}")');
-    expect(pe.traceback).not.toContain('pyudf/serve.py');
+    expect(pe.traceback).not.toMatch(/pyudf\/(host|message_loop|loader)\.py/);
     // The same worker answers the next call.
-    const pids = pool.workerPids;
+    const pids = workerPids(pool);
     expect((await udf.apply(xs(4, 5))).numRows).toBe(2);
-    expect(pool.workerPids).toEqual(pids);
+    expect(workerPids(pool)).toEqual(pids);
   });
 
   it('reports the failing batch index when one of many batches raises', async () => {

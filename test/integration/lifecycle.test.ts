@@ -6,7 +6,7 @@ import { tableFromArrays } from 'apache-arrow';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { createPool, PythonEnvError } from '../../src/index.js';
-import { type CapturedLog, fixture, isAlive, PYTHON, startPool, waitFor } from '../helpers.js';
+import { type CapturedLog, fixture, isAlive, PYTHON, startPool, waitFor, workerPids } from '../helpers.js';
 
 const rows = (n: number) => tableFromArrays({ x: Float64Array.from({ length: n }, (_, i) => i) });
 
@@ -14,7 +14,7 @@ describe('lifecycle', () => {
   it('close() drains in-flight calls, then stops every worker', async () => {
     const pool = await startPool({ workers: 2 });
     const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 1 }, batchSize: 1 });
-    const pids = pool.workerPids;
+    const pids = workerPids(pool);
     const running = udf.apply(rows(4));
     await new Promise((resolve) => setTimeout(resolve, 100));
     await pool.close();
@@ -26,7 +26,7 @@ describe('lifecycle', () => {
     let pids: number[];
     {
       await using pool = await createPool({ workers: 1, python: PYTHON, logger: () => undefined });
-      pids = pool.workerPids;
+      pids = workerPids(pool);
       await using udf = await pool.register({ module: fixture('identity.py') });
       expect((await udf.apply(rows(1))).numRows).toBe(1);
     }
@@ -36,7 +36,7 @@ describe('lifecycle', () => {
   it('escalates to SIGTERM and SIGKILL when a worker ignores SHUTDOWN', async () => {
     const pool = await startPool({ workers: 1, shutdownTimeoutMs: 300 });
     await pool.register({ module: fixture('stubborn.py') });
-    const pids = pool.workerPids;
+    const pids = workerPids(pool);
     const started = Date.now();
     await pool.close();
     expect(pids.filter(isAlive)).toEqual([]);
@@ -66,7 +66,7 @@ describe('lifecycle', () => {
     const udf = await pool.register({ module: fixture('chatty.py'), conf: { lines: 20_000 } });
     const out = await udf.apply(rows(3));
     expect(out.numRows).toBe(3);
-    expect(logs).toContainEqual({ worker: 'w0', stream: 'stdout', line: 'init says hello' });
+    expect(logs).toContainEqual({ level: 'info', source: 'w0', stream: 'stdout', line: 'init says hello' });
     await waitFor(() => logs.filter((l) => l.line.startsWith('stdout line')).length === 20_000, 5_000, 'all stdout lines');
     expect(logs.filter((l) => l.stream === 'stderr' && l.line.startsWith('stderr line')).length).toBe(20_000);
   });
@@ -113,7 +113,7 @@ describe('finding Python', () => {
     process.env['PYUDF_PYTHON'] = PYTHON;
     try {
       const pool = await startPool({ workers: 1, python: undefined as never });
-      expect(pool.python).toBe(PYTHON);
+      expect(pool.stats().python).toBe(PYTHON);
     } finally {
       delete process.env['PYUDF_PYTHON'];
     }

@@ -14,7 +14,7 @@ describe('npm package', () => {
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining([
-      'dist/index.js', 'dist/index.d.ts', 'python/pyudf/worker.py', 'python/pyudf/serve.py', 'python/requirements.txt', 'protocol.md',
+      'dist/index.js', 'dist/index.d.ts', 'python/pyudf/worker.py', 'python/pyudf/message_loop.py', 'python/pyudf/host.py', 'python/requirements.txt', 'protocol.md',
     ]));
     expect(files.filter((f) => /__pycache__|requirements-dev|python\/tests|^test\/|^src\//.test(f))).toEqual([]);
 

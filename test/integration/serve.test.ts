@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterOptions } from '../../src/index.js';
 import { type ModelServer, type ServeOptions, createServer, installSignalHandlers } from '../../src/serve/index.js';
-import { PYTHON, fixture, isAlive, startPool, waitFor } from '../helpers.js';
+import { fixture, isAlive, PYTHON, startPool, waitFor, workerPids } from '../helpers.js';
 
 const item = (type: Float32 | Float64 | FixedSizeList): Field => new Field('item', type, true);
 const MODEL: RegisterOptions = {
@@ -189,7 +189,7 @@ describe('serve: Open Inference Protocol', () => {
     expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
 
     // The only worker dies: not ready until its replacement has run init (1 s) again.
-    const [pid] = pool.workerPids;
+    const [pid] = workerPids(pool);
     process.kill(pid!, 'SIGKILL');
     const states: number[] = [];
     const deadline = Date.now() + 10_000;

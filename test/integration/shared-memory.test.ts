@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { createPool, InvalidOptionError, type Pool } from '../../src/index.js';
+import { createPool, InvalidOptionError, type Pool, type PoolStats } from '../../src/index.js';
 import { SHARED_MEMORY_ROOT } from '../../src/transport/shared-memory.js';
 import { fixture, PYTHON, startPool, waitFor } from '../helpers.js';
 
@@ -19,7 +19,7 @@ const wide = (rows: number): Table => tableFromArrays({
 const sameContent = (a: Table, b: Table): boolean =>
   a.schema.fields.map(String).join() === b.schema.fields.map(String).join() && a.numRows === b.numRows
   && a.schema.fields.every(({ name }) => JSON.stringify([...a.getChild(name)!]) === JSON.stringify([...b.getChild(name)!]));
-const filesIn = (pool: Pool): string[] => readdirSync(pool.stats().sharedMemory.dir!);
+const filesIn = (pool: Pool<PoolStats>): string[] => readdirSync(pool.stats().sharedMemory.dir!);
 
 describe('results through shared memory', () => {
   it('returns large results as files and answers exactly what the socket answers', async () => {

@@ -24,7 +24,7 @@ def _install(out: str) -> None:
     import time
 
     from pyudf import protocol as p
-    from pyudf import serve
+    from pyudf import message_loop
 
     use_cprofile = os.environ.get("PYUDF_BENCH_PROFILE_CPROFILE", "1") != "0"
     phases: dict[str, float] = {}
@@ -50,14 +50,14 @@ def _install(out: str) -> None:
 
         setattr(owner, name, wrapper)
 
-    # serve.py calls these through the module and class attributes, so wrapping them here is enough.
+    # message_loop.py calls these through the module and class attributes, so wrapping them here is enough.
     timed(p, "join_frames", "join_frames")
     timed(p, "read_ipc_stream", "read_ipc_stream")
     timed(p, "write_ipc_stream", "write_ipc_stream")
     timed(p.ResultFiles, "write", "write RESULT file")
-    timed(serve.Worker, "_send", "send_multipart")
-    original_dispatch = serve.Worker._dispatch
-    original_serve = serve.Worker.serve
+    timed(message_loop.MessageLoop, "_send", "send_multipart")
+    original_dispatch = message_loop.MessageLoop._dispatch
+    original_run = message_loop.MessageLoop.run
 
     def dispatch(self, header, bodies) -> None:
         start = clock()
@@ -81,14 +81,14 @@ def _install(out: str) -> None:
             with open(f"{out}.pstats.txt", "w") as f:
                 f.write(text.getvalue())
 
-    def serve_and_report(self) -> None:
+    def run_and_report(self) -> None:
         try:
-            original_serve(self)
+            original_run(self)
         finally:
             report()
 
-    serve.Worker._dispatch = dispatch
-    serve.Worker.serve = serve_and_report
+    message_loop.MessageLoop._dispatch = dispatch
+    message_loop.MessageLoop.run = run_and_report
 
 
 if OUT:

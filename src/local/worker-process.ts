@@ -1,14 +1,7 @@
-// One Python worker process: spawn, log forwarding, exit detection and kill escalation.
+// One Python worker child process: spawn, log forwarding, exit detection and kill escalation.
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-
-export type LogStream = 'stdout' | 'stderr';
-/** Receives every line a worker prints; `worker` is its id (`w0`, `w1`, …). */
-export type Logger = (line: string, meta: { readonly worker: string; readonly stream: LogStream }) => void;
-
-export const defaultLogger: Logger = (line, { worker }) => {
-  process.stderr.write(`[pyudf ${worker}] ${line}\n`);
-};
+import type { Logger, LogStream } from '../log/logger.js';
 
 export interface WorkerExit {
   readonly exitCode: number | undefined;
@@ -99,7 +92,7 @@ export class WorkerProcess {
         this.tail.push(line);
         if (this.tail.length > this.options.stderrTailLines) this.tail.shift();
       }
-      this.options.logger(line, { worker: this.id, stream });
+      this.options.logger(line, { level: 'info', source: this.id, stream });
     });
     return new Promise((resolve) => lines.once('close', resolve));
   }

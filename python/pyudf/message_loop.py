@@ -1,12 +1,13 @@
-"""The worker's message loop: one DEALER socket, a registry of UDFs, one handler per message kind."""
+"""The worker's message loop: one DEALER socket, one handler per message kind, answers on the wire.
+
+What a UDF is and does lives in host.py; this module only turns messages into UdfHost calls and their
+outcomes into messages (READY, body-frame checks, Arrow IPC, shared-memory result files, ERROR).
+"""
 
 from __future__ import annotations
 
-import gc
 import os
 import platform
-import types
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,36 +16,33 @@ import zmq
 
 from . import convert, errors, loader
 from . import protocol as p
+from .host import UdfError, UdfHost
 
 
-@dataclass
-class Registered:
-    spec: loader.UdfSpec
-    module: types.ModuleType
-    state: Any
-    apply: loader.Hook
-
-
-def worker_info() -> dict[str, Any]:
+def worker_info() -> p.WorkerInfo:
+    """The READY body (section 3.1)."""
     return {
         "pid": os.getpid(),
         "python": platform.python_version(),
         "pyarrow": pa.__version__,
         "pyzmq": zmq.__version__,
-        "numpy": np.__version__,
+        # numpy 2's stubs type it with typing.LiteralString, which pyright's Python 3.10 lacks.
+        "numpy": np.__version__,  # pyright: ignore[reportUnknownMemberType]
     }
 
 
-class Worker:
-    """Serves one pool connection. The registry of UDFs is the worker's only mutable state."""
+class MessageLoop:
+    """Serves one pool connection with the UDFs of one UdfHost."""
 
-    def __init__(self, socket: zmq.Socket, files: p.ResultFiles | None = None) -> None:
+    def __init__(
+        self, socket: zmq.Socket[Any], files: p.ResultFiles | None = None, host: UdfHost | None = None
+    ) -> None:
         self._socket = socket
         self._files = files
-        self._udfs: dict[int, Registered] = {}
+        self._host = host if host is not None else UdfHost()
         self._schemas = p.SchemaCache()
 
-    def serve(self) -> None:
+    def run(self) -> None:
         """Send READY, then answer messages until SHUTDOWN."""
         self._send(p.encode_header(p.READY), p.encode_json(worker_info()))
         while True:
@@ -69,7 +67,7 @@ class Worker:
                 self._register(header, bodies[0])
             elif header.kind == p.UNREGISTER:
                 self._expect_bodies(header, bodies, 0)
-                self._unregister(header.udf_id)
+                self._host.unregister(header.udf_id)
                 self._send(p.encode_header(p.UNREGISTERED, header.request_id, header.udf_id))
             else:
                 raise p.ProtocolError(f"unexpected {p.kind_name(header.kind)} message from the pool")
@@ -90,44 +88,23 @@ class Worker:
 
     def _register(self, header: p.Header, body: zmq.Frame) -> None:
         spec = loader.UdfSpec.from_json(p.decode_json_object(body.buffer, "REGISTER"))
-        # Replacing drops the old UDF first, so two models are never held at once; a failed
-        # re-registration therefore leaves the udf_id unregistered.
-        self._unregister(header.udf_id)
-        phase = "load"
-        module: types.ModuleType | None = None
         try:
-            module = loader.load_module(spec, header.udf_id)
-            init, apply = loader.resolve_hooks(module, spec)
-            phase = "init"
-            state = init(spec.conf) if init is not None else None
-        except Exception as exc:
-            if module is not None:
-                loader.forget_module(module)
-            self._send_error(header.request_id, header.udf_id, errors.python_error(exc, phase))
+            self._host.register(header.udf_id, spec)
+        except UdfError as exc:
+            self._send_error(header.request_id, header.udf_id, exc.payload())
             return
-        self._udfs[header.udf_id] = Registered(spec=spec, module=module, state=state, apply=apply)
         self._send(p.encode_header(p.REGISTERED, header.request_id, header.udf_id))
-
-    # ---- 3.3 UNREGISTER --------------------------------------------------------------------------
-
-    def _unregister(self, udf_id: int) -> None:
-        entry = self._udfs.pop(udf_id, None)
-        if entry is not None:
-            loader.forget_module(entry.module)
-            del entry
-            # Models often sit in reference cycles (frameworks' graphs); free them now, not later.
-            gc.collect()
 
     # ---- 3.4 CALL / RESULT -----------------------------------------------------------------------
 
     def _call(self, header: p.Header, bodies: list[zmq.Frame]) -> None:
-        entry = self._udfs.get(header.udf_id)
-        if entry is None:
+        # Checked before the body is read, so that a CALL for an unknown UDF says so whatever it holds.
+        if header.udf_id not in self._host:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
         schema, batches = p.read_ipc_stream(p.join_frames(bodies), self._schemas)
         batch = convert.one_batch(schema, batches)
         try:
-            out_schema, out_batches = convert.normalise(entry.apply(entry.state, batch))
+            out_schema, out_batches = self._host.apply(header.udf_id, batch)
             size = p.buffer_bytes(out_batches)
             files = self._files
             if files is not None and size >= files.min_bytes:
@@ -137,14 +114,18 @@ class Worker:
                     self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id, flags), path)
                     return
             result = p.write_ipc_stream(out_schema, out_batches, self._schemas, size)
+        except UdfError as exc:
+            self._send_error(header.request_id, header.udf_id, exc.payload())
+            return
         except Exception as exc:
+            # What apply returned could not be written as Arrow: still the UDF's answer, phase apply.
             self._send_error(header.request_id, header.udf_id, errors.python_error(exc, "apply"))
             return
         self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id), result)
 
     # ---- 3.5 ERROR -------------------------------------------------------------------------------
 
-    def _send_error(self, request_id: int, udf_id: int, payload: dict[str, Any]) -> None:
+    def _send_error(self, request_id: int, udf_id: int, payload: p.ErrorPayload) -> None:
         self._send(p.encode_header(p.ERROR, request_id, udf_id), p.encode_json(payload))
 
     def _send(self, *frames: Any) -> None:

@@ -1,0 +1,68 @@
+// Starts local worker processes on the pool's socket and routes each incoming message to its worker's handle.
+import type { Logger } from '../log/logger.js';
+import type { Launcher } from '../scheduler/executor.js';
+import type { RouterTransport } from '../transport/router.js';
+import type { SharedMemoryFiles } from '../transport/shared-memory.js';
+import { ReplyReader } from './reply-reader.js';
+import { type WorkerLink, WorkerConnection } from './worker-connection.js';
+
+export interface ProcessLauncherOptions {
+  readonly python: string;
+  readonly env: Record<string, string>;
+  readonly logger: Logger;
+  readonly stderrTailLines: number;
+}
+
+export class ProcessLauncher implements Launcher<WorkerConnection> {
+  readonly replies: ReplyReader;
+  private readonly connections = new Map<string, WorkerConnection>();
+  private readonly link: WorkerLink;
+  private readonly receiving: Promise<void>;
+  private nextRequest = 1;
+
+  constructor(
+    private readonly transport: RouterTransport,
+    private readonly files: SharedMemoryFiles | undefined,
+    private readonly options: ProcessLauncherOptions,
+  ) {
+    this.replies = new ReplyReader(files);
+    this.link = {
+      send: (workerId, frames) => transport.send(workerId, frames),
+      nextRequestId: () => {
+        const id = this.nextRequest;
+        this.nextRequest = id === 0xffff_ffff ? 1 : id + 1;
+        return id;
+      },
+      replies: this.replies,
+      logger: options.logger,
+    };
+    this.receiving = transport.receiveLoop((id, frames) => this.connections.get(id)?.onMessage(frames)).catch((error: unknown) => {
+      // The socket failed under us: nothing more can arrive, so end the workers rather than hang.
+      options.logger(`the pool's socket failed: ${String(error)}`, { level: 'error', source: 'pool' });
+      for (const connection of this.connections.values()) connection.kill();
+    });
+  }
+
+  launch(id: string): WorkerConnection {
+    const connection = new WorkerConnection(this.link, {
+      id,
+      python: this.options.python,
+      endpoint: this.transport.endpoint,
+      env: this.options.env,
+      logger: this.options.logger,
+      stderrTailLines: this.options.stderrTailLines,
+      sharedMemory: this.files ? { dir: this.files.dir, minBytes: this.files.minBytes } : undefined,
+    });
+    this.connections.set(id, connection);
+    // A late message from a worker already replaced is dropped.
+    void connection.exited.then(() => this.connections.delete(id));
+    return connection;
+  }
+
+  /** Closes the socket and removes its directory and the shared-memory files (after the workers stopped). */
+  async close(): Promise<void> {
+    await this.transport.close();
+    await this.receiving;
+    await this.files?.close();
+  }
+}

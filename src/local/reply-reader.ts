@@ -1,0 +1,64 @@
+// Reads a worker's RESULT and ERROR bodies: Arrow tables (from the socket or a shared-memory file) and typed errors.
+import type { Table } from 'apache-arrow';
+import { ProtocolError, PythonError, type PyUdfError } from '../errors.js';
+import { StreamDecoder } from '../protocol/arrow-ipc.js';
+import { decodeJson, ERROR_PAYLOAD_KEYS, type ErrorPayload, FLAG_BODY_IN_FILE, type Header } from '../protocol/wire.js';
+import type { SharedMemoryFiles } from '../transport/shared-memory.js';
+
+export class ReplyReader {
+  // One decoder for the pool: its schema cache serves every worker's results.
+  private readonly decoder = new StreamDecoder();
+  private fileResults = 0;
+
+  constructor(private readonly files: SharedMemoryFiles | undefined) {}
+
+  /** Results that came through shared-memory files. */
+  get resultsFromFiles(): number {
+    return this.fileResults;
+  }
+
+  /** The table a RESULT carries; a ProtocolError if its body (or its file) is not a readable Arrow stream. */
+  result(header: Header, frames: readonly Buffer[], udfName: string): Table {
+    const body = (header.flags & FLAG_BODY_IN_FILE) !== 0 ? this.takeFile(frames, udfName) : frames[1] ?? new Uint8Array();
+    try {
+      return this.decoder.decode(body);
+    } catch (cause) {
+      throw new ProtocolError(`RESULT body of UDF "${udfName}" is not an Arrow IPC stream`, { cause });
+    }
+  }
+
+  /** Deletes the file of a RESULT nobody waits for, so that it does not hold memory. */
+  discard(header: Header, frames: readonly Buffer[]): void {
+    if ((header.flags & FLAG_BODY_IN_FILE) === 0) return;
+    const file = this.files?.resolve(frames[1]);
+    if (file) this.files?.discard(file);
+  }
+
+  /** The typed error an ERROR payload describes. */
+  error(frame: Uint8Array | undefined, udf: string, batchIndex?: number): PyUdfError {
+    const payload = decodeJson<ErrorPayload>(frame, 'ERROR', ERROR_PAYLOAD_KEYS);
+    if (payload.kind === 'protocol') {
+      return new ProtocolError(`worker rejected a message of UDF "${udf}": ${payload.message}`);
+    }
+    const phase = payload.phase ?? 'apply';
+    return new PythonError({
+      pythonType: payload.type, pythonMessage: payload.message, traceback: payload.traceback, frames: payload.frames ?? [],
+      phase, udf, batchIndex: phase === 'apply' ? batchIndex : undefined,
+    });
+  }
+
+  /** The body of a RESULT sent as a shared-memory file: read and deleted. */
+  private takeFile(frames: readonly Buffer[], udfName: string): Buffer {
+    const file = this.files?.resolve(frames[1]);
+    if (!this.files || !file || frames.length !== 2) {
+      throw new ProtocolError(`RESULT of UDF "${udfName}" names no file of the pool's shared-memory directory`);
+    }
+    try {
+      const body = this.files.take(file);
+      this.fileResults++;
+      return body;
+    } catch (cause) {
+      throw new ProtocolError(`RESULT file of UDF "${udfName}" cannot be read: ${String(cause)}`, { cause });
+    }
+  }
+}

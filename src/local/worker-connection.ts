@@ -1,0 +1,175 @@
+// The handle of one local worker: its child process and its requests over the socket. The only code that touches the child.
+import type { Table } from 'apache-arrow';
+import { ProtocolError } from '../errors.js';
+import type { UdfSpec } from '../backend/backend.js';
+import type { BatchTask } from '../backend/batch-task.js';
+import type { Logger } from '../log/logger.js';
+import {
+  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, READY, REGISTER, REGISTERED,
+  RESULT, SHUTDOWN, UNREGISTER, UNREGISTERED, WORKER_INFO_KEYS, type WorkerInfo,
+} from '../protocol/wire.js';
+import { type Executor, type ExecutorExit, ExecutorLostError } from '../scheduler/executor.js';
+import type { ReplyReader } from './reply-reader.js';
+import { LocalWorkerExit } from './worker-exit.js';
+import { WorkerProcess, type WorkerProcessOptions } from './worker-process.js';
+
+/** What a connection shares with the others of its pool. */
+export interface WorkerLink {
+  /** Sends a message to the worker with this id; rejects if it cannot be reached. */
+  send(workerId: string, frames: readonly (Buffer | Uint8Array)[]): Promise<void>;
+  /** Request ids are unique in the pool: results in shared-memory files are named after them. */
+  nextRequestId(): number;
+  readonly replies: ReplyReader;
+  readonly logger: Logger;
+}
+
+type Pending =
+  | { readonly kind: 'control'; readonly udfName: string; readonly resolve: () => void; readonly reject: (e: Error) => void }
+  | { readonly kind: 'call'; readonly task: BatchTask; readonly resolve: (t: Table) => void; readonly reject: (e: Error) => void };
+
+export class WorkerConnection implements Executor {
+  readonly started: Promise<void>;
+  readonly exited: Promise<ExecutorExit>;
+  private readonly process: WorkerProcess;
+  private readonly pending = new Map<number, Pending>();
+  private info: WorkerInfo | undefined;
+  private protocolError: ProtocolError | undefined;
+  private markStarted!: () => void;
+
+  constructor(private readonly link: WorkerLink, options: WorkerProcessOptions) {
+    this.process = new WorkerProcess(options);
+    this.started = new Promise((resolve) => { this.markStarted = resolve; });
+    this.exited = this.process.exited.then((exit) => {
+      const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError);
+      const lost = new ExecutorLostError(report);
+      for (const request of this.pending.values()) request.reject(lost);
+      this.pending.clear();
+      return report;
+    });
+  }
+
+  get id(): string {
+    return this.process.id;
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  /** The worker's versions, from READY; undefined until it connected. */
+  get workerInfo(): WorkerInfo | undefined {
+    return this.info;
+  }
+
+  register(udfId: number, spec: UdfSpec): Promise<void> {
+    return this.control(REGISTER, udfId, spec.name, [encodeJson(spec)]);
+  }
+
+  unregister(udfId: number): Promise<void> {
+    return this.control(UNREGISTER, udfId, `#${udfId}`, []);
+  }
+
+  run(task: BatchTask): Promise<Table> {
+    return this.request((requestId, resolve, reject) => {
+      this.pending.set(requestId, { kind: 'call', task, resolve, reject });
+      return [encodeHeader(CALL, requestId, task.request.udfId), ...task.encoded()];
+    });
+  }
+
+  kill(): void {
+    this.process.kill('SIGKILL');
+  }
+
+  /** SHUTDOWN (SIGTERM for a worker not connected yet), then SIGTERM and SIGKILL, `graceMs` apart. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.info) await this.link.send(this.id, [encodeHeader(SHUTDOWN)]).catch(() => undefined);
+    else this.process.kill('SIGTERM');
+    if (!(await this.process.waitForExit(graceMs))) await this.process.terminate(graceMs);
+    await this.exited;
+  }
+
+  /** Handles one message from this worker; a malformed one ends the worker (protocol.md §5). */
+  onMessage(frames: readonly Buffer[]): void {
+    try {
+      this.handle(decodeHeader(frames[0]), frames);
+    } catch (error) {
+      this.breakProtocol(error instanceof ProtocolError ? error : new ProtocolError(String(error), { cause: error }));
+    }
+  }
+
+  private control(kind: typeof REGISTER | typeof UNREGISTER, udfId: number, udfName: string, body: Buffer[]): Promise<void> {
+    return this.request((requestId, resolve, reject) => {
+      this.pending.set(requestId, { kind: 'control', udfName, resolve, reject });
+      return [encodeHeader(kind, requestId, udfId), ...body];
+    });
+  }
+
+  private request<T>(start: (requestId: number, resolve: (value: T) => void, reject: (e: Error) => void) => (Buffer | Uint8Array)[]): Promise<T> {
+    if (!this.process.isAlive) return this.exited.then((exit) => Promise.reject(new ExecutorLostError(exit)));
+    return new Promise<T>((resolve, reject) => {
+      const frames = start(this.link.nextRequestId(), resolve, reject);
+      // A send fails only when the worker cannot be reached: ending it settles its requests, retries included.
+      this.link.send(this.id, frames).catch(() => this.process.kill('SIGKILL'));
+    });
+  }
+
+  private handle(header: Header, frames: readonly Buffer[]): void {
+    switch (header.kind) {
+      case READY: {
+        if (this.info) throw new ProtocolError('READY sent twice');
+        this.info = decodeJson<WorkerInfo>(frames[1], 'READY', WORKER_INFO_KEYS);
+        this.markStarted();
+        return;
+      }
+      case REGISTERED:
+      case UNREGISTERED:
+        this.take(header, 'control').resolve();
+        return;
+      case RESULT: {
+        const request = this.pending.get(header.requestId);
+        // An answer to no request of ours (one whose worker was given up on): its file must not stay in memory.
+        if (!request) return this.link.replies.discard(header, frames);
+        const call = this.take(header, 'call');
+        call.resolve(this.failing(call, () => this.link.replies.result(header, frames, call.task.request.udfName)));
+        return;
+      }
+      case ERROR: {
+        const request = this.pending.get(header.requestId);
+        // An ERROR about no request of ours means the worker could not read a message we sent.
+        if (!request) throw this.link.replies.error(frames[1], `#${header.udfId}`);
+        this.pending.delete(header.requestId);
+        const [udf, batchIndex] = request.kind === 'call' ? [request.task.request.udfName, request.task.request.batchIndex] : [request.udfName, undefined];
+        request.reject(this.failing(request, () => this.link.replies.error(frames[1], udf, batchIndex)));
+        return;
+      }
+      default:
+        throw new ProtocolError(`a worker must not send ${KIND_NAMES[header.kind]} messages`);
+    }
+  }
+
+  private take<K extends Pending['kind']>(header: Header, kind: K): Extract<Pending, { kind: K }> {
+    const request = this.pending.get(header.requestId);
+    if (request?.kind !== kind) throw new ProtocolError(`${KIND_NAMES[header.kind]} answers no ${kind === 'call' ? 'CALL' : 'REGISTER or UNREGISTER'} request ${header.requestId}`);
+    this.pending.delete(header.requestId);
+    return request as Extract<Pending, { kind: K }>;
+  }
+
+  /** Decodes a reply for a request already taken; a ProtocolError fails that request too, then the worker. */
+  private failing<T>(request: Pending, decode: () => T): T {
+    try {
+      return decode();
+    } catch (error) {
+      request.reject(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+
+  /** A worker that broke the protocol cannot be trusted: fail its work (no retry) and replace it. */
+  private breakProtocol(error: ProtocolError): void {
+    this.protocolError ??= error;
+    for (const request of this.pending.values()) request.reject(error);
+    this.pending.clear();
+    this.link.logger(`protocol error, restarting the worker: ${error.message}`, { level: 'error', source: this.id });
+    this.process.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,42 @@
+// How a local worker process ended, turned into the error each party needs: crash, failed start, bad environment.
+import { type ProtocolError, PythonEnvError, type PyUdfError, WorkerCrashedError } from '../errors.js';
+import { ENV_ERROR_PREFIX, EXIT_ENV } from '../protocol/wire.js';
+import { installCommand } from '../python/package-paths.js';
+import type { ExecutorExit } from '../scheduler/executor.js';
+import type { WorkerExit } from './worker-process.js';
+
+export class LocalWorkerExit implements ExecutorExit {
+  constructor(
+    private readonly workerId: string,
+    private readonly python: string,
+    private readonly exit: WorkerExit,
+    private readonly stderrTail: readonly string[],
+    /** Set when the worker broke the protocol: reported instead of the kill that followed. */
+    private readonly protocolError: ProtocolError | undefined,
+  ) {}
+
+  crashError(attempts: number): PyUdfError {
+    const { exitCode, signal } = this.exit;
+    return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, attempts });
+  }
+
+  startError(detail: string): PyUdfError {
+    if (this.protocolError) return this.protocolError;
+    const { spawnError, exitCode, signal } = this.exit;
+    if (spawnError) {
+      return new PythonEnvError({
+        python: this.python,
+        problem: `cannot run the Python interpreter (${spawnError.code ?? spawnError.message})`,
+        fix: 'install Python 3.9 or newer, or point the "python" option or $PYUDF_PYTHON at an interpreter',
+        cause: spawnError,
+      });
+    }
+    const envLine = [...this.stderrTail].reverse().find((line) => line.startsWith(ENV_ERROR_PREFIX));
+    if (exitCode === EXIT_ENV && envLine) {
+      return new PythonEnvError({
+        python: this.python, problem: `the worker cannot import ${envLine.slice(ENV_ERROR_PREFIX.length)}`, fix: installCommand(this.python),
+      });
+    }
+    return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, detail });
+  }
+}

@@ -1,0 +1,37 @@
+// The scheduler's view of one worker: its life-cycle state, its UDFs, and the batches it holds.
+import type { BatchTask } from '../backend/batch-task.js';
+import type { Executor } from './executor.js';
+
+/**
+ * `starting`: launched, not connected yet. `initializing`: connected, loading the registered UDFs.
+ * `ready`: serving batches. `stopping`: being ended (a timed-out call); takes no new work.
+ * `dead`: exited (a replacement takes a new slot).
+ */
+export type WorkerState = 'starting' | 'initializing' | 'ready' | 'stopping' | 'dead';
+
+export class ExecutorSlot<E extends Executor = Executor> {
+  state: WorkerState = 'starting';
+  /** UDFs whose `init` succeeded in this worker. */
+  readonly udfs = new Set<number>();
+  /** Batches sent to this worker and not settled yet. */
+  readonly running = new Set<BatchTask>();
+
+  constructor(readonly executor: E) {}
+
+  get id(): string {
+    return this.executor.id;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'dead';
+  }
+
+  /** Starting or loading UDFs: it will serve every registered UDF once ready. */
+  get coming(): boolean {
+    return this.state === 'starting' || this.state === 'initializing';
+  }
+
+  canServe(udfId: number): boolean {
+    return this.state === 'ready' && this.udfs.has(udfId);
+  }
+}

@@ -1,0 +1,207 @@
+// The scheduler against in-process fake workers: back-off, unservable work, retries first, timeouts, cancel, drain.
+import { tableFromArrays } from 'apache-arrow';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PoolClosedError, PythonError, UdfTimeoutError, UdfUnregisteredError, WorkerCrashedError } from '../src/errors.js';
+import type { UdfSpec } from '../src/backend/backend.js';
+import type { BatchTask } from '../src/backend/batch-task.js';
+import { silentLogger } from '../src/log/logger.js';
+import { Scheduler, type SchedulerOptions } from '../src/scheduler/scheduler.js';
+import { restartDelayMs } from '../src/scheduler/supervisor.js';
+import { type FakeBehaviour, FakeLauncher } from './fakes/fake-launcher.js';
+
+const SPEC: UdfSpec = { name: 'double', module: null, code: 'pass', init: null, apply: 'apply', conf: null };
+const input = (...x: number[]) => tableFromArrays({ x: Float64Array.from(x) });
+const ys = async (task: BatchTask): Promise<number[]> => [...(await task.result).getChild('y')!.toArray() as Float64Array];
+const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const schedulers: Scheduler[] = [];
+afterEach(async () => {
+  await Promise.all(schedulers.splice(0).map((s) => s.close()));
+});
+
+async function start(behaviour: FakeBehaviour = {}, options: Partial<SchedulerOptions> = {}) {
+  const launcher = new FakeLauncher(behaviour);
+  const scheduler = new Scheduler(launcher, {
+    workers: 2, maxInFlightPerWorker: 2, startTimeoutMs: 1_000, shutdownTimeoutMs: 100, logger: silentLogger, ...options,
+  });
+  schedulers.push(scheduler);
+  await scheduler.start();
+  const udfId = await scheduler.register(SPEC);
+  const submit = (x: number[], extra: { retries?: number; timeoutMs?: number } = {}) => scheduler.submit({
+    udfId, udfName: SPEC.name, input: input(...x), batchIndex: 0, retries: extra.retries ?? 1, timeoutMs: extra.timeoutMs,
+  });
+  return { launcher, scheduler, udfId, submit };
+}
+
+describe('scheduler', { timeout: 5_000 }, () => {
+  it('runs batches on the least busy worker that serves the UDF', async () => {
+    const { launcher, submit } = await start({ run: () => 'hold' });
+    const tasks = [submit([1]), submit([2]), submit([3])];
+    expect(launcher.workers.map((w) => w.received.length)).toEqual([2, 1]);
+    for (const worker of launcher.workers) while (worker.held.length) worker.answer();
+    expect(await Promise.all(tasks.map(ys))).toEqual([[2], [4], [6]]);
+  });
+
+  it('bounds the batches per worker and queues the rest', async () => {
+    const { launcher, scheduler, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+    const [first, second] = [submit([1]), submit([2])];
+    expect(scheduler.queued).toBe(1);
+    launcher.workers[0]!.answer();
+    await first.result;
+    expect(scheduler.queued).toBe(0);
+    launcher.workers[0]!.answer();
+    expect(await ys(second)).toEqual([4]);
+  });
+
+  it('retries the batches of a dead worker on a replacement, ahead of batches queued before', async () => {
+    const { launcher, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+    const tasks = [submit([1]), submit([2]), submit([3])];
+    launcher.workers[0]!.die();
+    await tick(5);
+    const replacement = launcher.workers[1]!;
+    expect(replacement.received.map((t) => t.request.input.getChild('x')!.get(0))).toEqual([1]);
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      replacement.answer();
+    }
+    expect(await Promise.all(tasks.map(ys))).toEqual([[2], [4], [6]]);
+    expect(tasks[0]!.attempts).toBe(2);
+  });
+
+  it('fails a batch with WorkerCrashedError once its retries are spent, and never retries a Python error', async () => {
+    const pythonError = new PythonError({ pythonType: 'ValueError', pythonMessage: 'bad', traceback: '', frames: [], phase: 'apply', udf: 'double' });
+    const { launcher, submit } = await start({ run: (task) => (task.request.input.getChild('x')!.get(0) === 0 ? pythonError : 'hold') });
+    const raising = submit([0]);
+    await expect(raising.result).rejects.toBe(pythonError);
+    expect(raising.attempts).toBe(1);
+    const task = submit([1], { retries: 1 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await tick();
+      launcher.workers.find((w) => w.held.length)!.die();
+    }
+    const error = await task.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error).toMatchObject({ attempts: 2, signal: 'SIGKILL' });
+  });
+
+  it('backs off exponentially while replacement workers keep failing to start, and resets once one serves', async () => {
+    const failures: number[] = [];
+    const restartDelay = (n: number) => {
+      failures.push(n);
+      return n === 0 ? 0 : 5 * 2 ** n;
+    };
+    const { launcher } = await start({}, { workers: 1, restartDelay });
+    launcher.behaviour = { start: () => 'die' };
+    launcher.workers[0]!.die();
+    await tick(200);
+    expect(failures.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+    const gaps = launcher.launchedAt.slice(2).map((at, i) => at - launcher.launchedAt[i + 1]!);
+    gaps.slice(0, 3).forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(5 * 2 ** (i + 1) - 1));
+    launcher.behaviour = {};
+    await tick(250);
+    expect(launcher.live).toHaveLength(1);
+    launcher.live[0]!.die();
+    await tick(20);
+    expect(failures.at(-1)).toBe(0);
+    expect(restartDelayMs(0)).toBe(0);
+    expect([1, 2, 3, 10].map(restartDelayMs)).toEqual([200, 400, 800, 5_000]);
+  });
+
+  it('fails queued and new work with the start error once workers fail to start three times in a row', async () => {
+    const { launcher, scheduler, submit } = await start({ run: () => 'hold' }, { workers: 1, restartDelay: () => 1 });
+    launcher.behaviour = { start: () => 'die' };
+    const queued = submit([1]);
+    launcher.workers[0]!.die();
+    const error = await queued.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/before it was ready/);
+    expect(launcher.workers.length).toBeGreaterThanOrEqual(4);
+    await expect(submit([2]).result).rejects.toBe(error);
+    expect(scheduler.isServing(1)).toBe(false);
+  });
+
+  it('fails queued work of a UDF that no worker serves any more', async () => {
+    const { launcher, scheduler, udfId, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+    const running = submit([1]);
+    const queued = submit([2]);
+    await scheduler.unregister(udfId);
+    await expect(queued.result).rejects.toBeInstanceOf(UdfUnregisteredError);
+    launcher.workers[0]!.answer();
+    expect(await ys(running)).toEqual([2]);
+  });
+
+  it('times a batch out, kills its worker and serves the next batch on the replacement', async () => {
+    const { launcher, submit } = await start({ run: (task) => (task.request.timeoutMs ? 'hold' : doubledNow(task)) }, { workers: 1 });
+    const slow = submit([1], { timeoutMs: 20 });
+    const error = await slow.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UdfTimeoutError);
+    expect(error).toMatchObject({ udf: 'double', timeoutMs: 20 });
+    expect(launcher.workers[0]!.killed).toBe(true);
+    expect(await ys(submit([5]))).toEqual([10]);
+    expect(launcher.workers).toHaveLength(2);
+  });
+
+  it('kills a worker that does not connect within startTimeoutMs and reports it', async () => {
+    const launcher = new FakeLauncher({ start: () => 'never' });
+    const scheduler = new Scheduler(launcher, {
+      workers: 1, maxInFlightPerWorker: 1, startTimeoutMs: 20, shutdownTimeoutMs: 10, logger: silentLogger,
+    });
+    schedulers.push(scheduler);
+    await expect(scheduler.start()).rejects.toThrow(/did not connect within startTimeoutMs=20/);
+    expect(launcher.workers[0]!.killed).toBe(true);
+  });
+
+  it('cancels queued batches without sending them, and answers cancelled running ones at once', async () => {
+    const { launcher, scheduler, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+    const running = submit([1]);
+    const queued = submit([2]);
+    const reason = new Error('not wanted');
+    scheduler.cancel([running, queued], reason);
+    await expect(running.result).rejects.toBe(reason);
+    await expect(queued.result).rejects.toBe(reason);
+    expect(scheduler.queued).toBe(0);
+    launcher.workers[0]!.answer(); // the late answer is dropped
+    await tick();
+    expect(launcher.workers[0]!.received).toHaveLength(1);
+    const next = submit([3]);
+    launcher.workers[0]!.answer();
+    expect(await ys(next)).toEqual([6]);
+  });
+
+  it('drains queued and running batches on close(), then stops every worker; later work is refused', async () => {
+    const { launcher, scheduler, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+    const tasks = [submit([1]), submit([2])];
+    const closed = scheduler.close();
+    await expect(submit([3]).result).rejects.toBeInstanceOf(PoolClosedError);
+    await expect(scheduler.register(SPEC)).rejects.toBeInstanceOf(PoolClosedError);
+    await tick();
+    expect(launcher.workers[0]!.stoppedGracefully).toBe(false);
+    launcher.workers[0]!.answer();
+    await tick();
+    launcher.workers[0]!.answer();
+    await closed;
+    expect(await Promise.all(tasks.map(ys))).toEqual([[2], [4]]);
+    expect(launcher.workers.every((w) => !w.alive && w.stoppedGracefully)).toBe(true);
+  });
+
+  it('loads every registered UDF on a replacement worker before it serves', async () => {
+    const { launcher, scheduler, udfId, submit } = await start({}, { workers: 1 });
+    const second = await scheduler.register({ ...SPEC, name: 'other' });
+    launcher.workers[0]!.die();
+    expect(await ys(submit([4]))).toEqual([8]);
+    expect([...launcher.workers[1]!.registered].sort()).toEqual([udfId, second]);
+    expect(scheduler.restarts).toBe(1);
+  });
+
+  it('rejects register() with the error of a worker that fails it, leaving the UDF nowhere', async () => {
+    const failure = new PythonError({ pythonType: 'RuntimeError', pythonMessage: 'no', traceback: '', frames: [], phase: 'init', udf: 'bad' });
+    const { launcher, scheduler } = await start({ register: (_, spec, worker) => (spec.name === 'bad' && worker.id === 'w1' ? failure : undefined) });
+    await expect(scheduler.register({ ...SPEC, name: 'bad' })).rejects.toBe(failure);
+    expect(launcher.workers.map((w) => w.registered.size)).toEqual([1, 1]);
+  });
+});
+
+function doubledNow(task: BatchTask) {
+  const x = task.request.input.getChild('x')!.toArray() as Float64Array;
+  return tableFromArrays({ y: x.map((v) => v * 2) });
+}
