@@ -6,10 +6,12 @@ export type { Backend, BackendStats, UdfSpec } from './backend/backend.js';
 export { BatchTask } from './backend/batch-task.js';
 export type { BatchRequest } from './backend/batch-task.js';
 export type { LocalBackendStats, WorkerState, WorkerStats } from './local/index.js';
+export { Udf } from './udf/udf.js';
+export type { ApplyOptions, BatchEvent, CallOptions } from './udf/udf.js';
 export {
-  Udf, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_DELAY_MS,
-} from './udf/udf.js';
-export type { ApplyOptions, BatchEvent, CallOptions, JsonValue, RegisterOptions } from './udf/udf.js';
+  DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_DELAY_MS,
+} from './udf/register-options.js';
+export type { JsonValue, RegisterOptions } from './udf/register-options.js';
 export { DEFAULT_MAX_IN_FLIGHT } from './udf/stream.js';
 export type { StreamItem, StreamOptions, StreamSource } from './udf/stream.js';
 export type { Row } from './udf/rows.js';

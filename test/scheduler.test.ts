@@ -53,8 +53,8 @@ describe('scheduler', { timeout: 5_000 }, () => {
     expect(await ys(second)).toEqual([4]);
   });
 
-  it('retries the batches of a dead worker on a replacement, ahead of batches queued before', async () => {
-    const { launcher, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+  it.each([true, false])('retries the batches of a dead worker on a replacement, ahead of batches queued before (exit seen first: %s)', async (exitFirst) => {
+    const { launcher, submit } = await start({ run: () => 'hold', exitFirst }, { workers: 1, maxInFlightPerWorker: 1 });
     const tasks = [submit([1]), submit([2]), submit([3])];
     launcher.workers[0]!.die();
     await tick(5);
@@ -182,6 +182,37 @@ describe('scheduler', { timeout: 5_000 }, () => {
     await closed;
     expect(await Promise.all(tasks.map(ys))).toEqual([[2], [4]]);
     expect(launcher.workers.every((w) => !w.alive && w.stoppedGracefully)).toBe(true);
+  });
+
+  it.each([true, false])('keeps close() waiting for a batch whose worker dies during the drain, and runs it on a replacement (exit seen first: %s)', async (exitFirst) => {
+    const { launcher, scheduler, submit } = await start({ run: () => 'hold', exitFirst }, { workers: 1 });
+    const task = submit([1]);
+    let closed = false;
+    const closing = scheduler.close().then(() => { closed = true; });
+    launcher.workers[0]!.die();
+    await tick(5);
+    expect(closed).toBe(false);
+    launcher.workers[1]!.answer();
+    await closing;
+    expect(await ys(task)).toEqual([2]);
+    expect(task.attempts).toBe(2);
+  });
+
+  it('sends nothing more to a worker that broke the protocol, and fails only the batches it held', async () => {
+    const { launcher, submit } = await start({ run: () => 'hold' }, { workers: 1, maxInFlightPerWorker: 1 });
+    const held = submit([1]);
+    const queued = submit([2]);
+    const broken = launcher.workers[0]!;
+    const error = new Error('malformed RESULT');
+    broken.breakProtocol(error);
+    await expect(held.result).rejects.toBe(error);
+    await tick();
+    expect(broken.received).toHaveLength(1);
+    broken.die();
+    await tick(5);
+    launcher.workers[1]!.answer();
+    expect(await ys(queued)).toEqual([4]);
+    expect(queued.attempts).toBe(1);
   });
 
   it('loads every registered UDF on a replacement worker before it serves', async () => {

@@ -14,9 +14,11 @@ import numpy as np
 import pyarrow as pa
 import zmq
 
+from . import arrow_ipc as ipc
 from . import convert, errors, loader
 from . import protocol as p
 from .host import UdfError, UdfHost
+from .result_files import ResultFiles
 
 
 def worker_info() -> p.WorkerInfo:
@@ -35,12 +37,12 @@ class MessageLoop:
     """Serves one pool connection with the UDFs of one UdfHost."""
 
     def __init__(
-        self, socket: zmq.Socket[Any], files: p.ResultFiles | None = None, host: UdfHost | None = None
+        self, socket: zmq.Socket[Any], files: ResultFiles | None = None, host: UdfHost | None = None
     ) -> None:
         self._socket = socket
         self._files = files
         self._host = host if host is not None else UdfHost()
-        self._schemas = p.SchemaCache()
+        self._schemas = ipc.SchemaCache()
 
     def run(self) -> None:
         """Send READY, then answer messages until SHUTDOWN."""
@@ -101,11 +103,11 @@ class MessageLoop:
         # Checked before the body is read, so that a CALL for an unknown UDF says so whatever it holds.
         if header.udf_id not in self._host:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
-        schema, batches = p.read_ipc_stream(p.join_frames(bodies), self._schemas)
+        schema, batches = ipc.read_ipc_stream(ipc.join_frames(bodies), self._schemas)
         batch = convert.one_batch(schema, batches)
         try:
             out_schema, out_batches = self._host.apply(header.udf_id, batch)
-            size = p.buffer_bytes(out_batches)
+            size = ipc.buffer_bytes(out_batches)
             files = self._files
             if files is not None and size >= files.min_bytes:
                 path = files.write(f"r{header.request_id}", out_schema, out_batches)
@@ -113,7 +115,7 @@ class MessageLoop:
                     flags = p.FLAG_BODY_IN_FILE
                     self._send(p.encode_header(p.RESULT, header.request_id, header.udf_id, flags), path)
                     return
-            result = p.write_ipc_stream(out_schema, out_batches, self._schemas, size)
+            result = ipc.write_ipc_stream(out_schema, out_batches, self._schemas, size)
         except UdfError as exc:
             self._send_error(header.request_id, header.udf_id, exc.payload())
             return

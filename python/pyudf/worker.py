@@ -104,7 +104,7 @@ def main(argv: list[str]) -> int:
     import zmq
 
     from .message_loop import MessageLoop
-    from .protocol import ResultFiles
+    from .result_files import ResultFiles
 
     context = zmq.Context()
     socket = context.socket(zmq.DEALER)

@@ -19,17 +19,18 @@ import zmq
 PYTHON_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PYTHON_DIR))
 
+from pyudf import arrow_ipc as ipc  # noqa: E402
 from pyudf import protocol as p  # noqa: E402  (needs the sys.path entry above)
 
 RECV_TIMEOUT_MS = 15_000
 
 
 def ipc_bytes(batches: list[pa.RecordBatch], schema: pa.Schema | None = None) -> bytes:
-    return bytes(p.write_ipc_stream(schema or batches[0].schema, batches))
+    return bytes(ipc.write_ipc_stream(schema or batches[0].schema, batches))
 
 
 def read_table(body: Any) -> pa.Table:
-    schema, batches = p.read_ipc_stream(body)
+    schema, batches = ipc.read_ipc_stream(body)
     return pa.Table.from_batches(batches, schema=schema)
 
 

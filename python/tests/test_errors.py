@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 import zmq
 
+from pyudf import arrow_ipc as ipc
 from pyudf import errors, loader
 from pyudf import protocol as p
 from pyudf.host import UdfHost
@@ -55,7 +56,7 @@ def loop(host: UdfHost) -> MessageLoop:
 
 def call_body() -> bytes:
     batch = pa.record_batch({"x": [1, 2]})
-    return bytes(p.write_ipc_stream(batch.schema, [batch]))
+    return bytes(ipc.write_ipc_stream(batch.schema, [batch]))
 
 
 def test_qualified_name() -> None:

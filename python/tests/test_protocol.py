@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 import zmq
 
+from pyudf import arrow_ipc as ipc
 from pyudf import protocol as p
 
 
@@ -64,15 +65,15 @@ def test_json_bodies() -> None:
 
 def test_ipc_round_trip_and_garbage() -> None:
     batch = pa.record_batch({"x": pa.array([1, 2, 3], pa.int32())})
-    schema, batches = p.read_ipc_stream(p.write_ipc_stream(batch.schema, [batch]))
+    schema, batches = ipc.read_ipc_stream(ipc.write_ipc_stream(batch.schema, [batch]))
     assert schema == batch.schema and batches == [batch]
     with pytest.raises(p.ProtocolError, match="not a readable Arrow IPC stream"):
-        p.read_ipc_stream(b"definitely not arrow")
+        ipc.read_ipc_stream(b"definitely not arrow")
 
 
 def test_ipc_read_from_a_zmq_frame_is_zero_copy() -> None:
     values = pa.array(range(100_000), pa.int64())
-    stream = p.write_ipc_stream(pa.schema([("x", pa.int64())]), [pa.record_batch([values], names=["x"])])
+    stream = ipc.write_ipc_stream(pa.schema([("x", pa.int64())]), [pa.record_batch([values], names=["x"])])
     context = zmq.Context()
     a, b = context.socket(zmq.PAIR), context.socket(zmq.PAIR)
     try:
@@ -82,7 +83,7 @@ def test_ipc_read_from_a_zmq_frame_is_zero_copy() -> None:
         assert b.poll(5000)
         frame = b.recv(copy=False)
         frame_buffer = pa.py_buffer(frame.buffer)
-        _, batches = p.read_ipc_stream(frame)
+        _, batches = ipc.read_ipc_stream(frame)
         data = batches[0].column(0).buffers()[1]
         assert data is not None
         start, end = frame_buffer.address, frame_buffer.address + frame_buffer.size
@@ -113,12 +114,12 @@ SCHEMA_CACHE_BATCHES = [
 
 @pytest.mark.parametrize("batch", SCHEMA_CACHE_BATCHES, ids=lambda b: ",".join(map(str, b.schema.types)))
 def test_schema_cache_writes_and_reads_what_pyarrow_does(batch: pa.RecordBatch) -> None:
-    cache = p.SchemaCache()
+    cache = ipc.SchemaCache()
     expected = _stream_writer_bytes(batch.schema, [batch, batch])
     for _ in range(3):  # the first call fills the cache, the later ones use it
-        written = p.write_ipc_stream(batch.schema, [batch, batch], cache)
+        written = ipc.write_ipc_stream(batch.schema, [batch, batch], cache)
         assert bytes(written) == expected
-        schema, batches = p.read_ipc_stream(written, cache)
+        schema, batches = ipc.read_ipc_stream(written, cache)
         assert schema.equals(batch.schema, check_metadata=True)
         assert batches == [batch, batch]
     # Only schemas without dictionaries take the cached path (dictionary batches need the full writer).
@@ -128,41 +129,41 @@ def test_schema_cache_writes_and_reads_what_pyarrow_does(batch: pa.RecordBatch) 
 
 
 def test_schema_cache_never_mistakes_one_schema_for_another() -> None:
-    cache = p.SchemaCache(size=2)
+    cache = ipc.SchemaCache(size=2)
     # "x" and "z" encode to schema messages of the same length; float and int columns too.
     tables = [pa.record_batch({name: pa.array(values)}) for name in "xzy" for values in ([1.0], [1])]
     for _ in range(2):
         for batch in tables:
-            schema, batches = p.read_ipc_stream(p.write_ipc_stream(batch.schema, [batch], cache), cache)
+            schema, batches = ipc.read_ipc_stream(ipc.write_ipc_stream(batch.schema, [batch], cache), cache)
             assert schema == batch.schema and batches == [batch]
 
 
 def test_a_cached_schema_followed_by_garbage_is_a_protocol_error() -> None:
-    cache = p.SchemaCache()
+    cache = ipc.SchemaCache()
     batch = pa.record_batch({"x": pa.array([1, 2, 3], pa.int32())})
-    stream = bytes(p.write_ipc_stream(batch.schema, [batch], cache))
-    p.read_ipc_stream(stream, cache)
+    stream = bytes(ipc.write_ipc_stream(batch.schema, [batch], cache))
+    ipc.read_ipc_stream(stream, cache)
     with pytest.raises(p.ProtocolError, match="not a readable Arrow IPC stream"):
-        p.read_ipc_stream(stream[: len(stream) - 30], cache)
+        ipc.read_ipc_stream(stream[: len(stream) - 30], cache)
 
 
 def test_join_frames_concatenates_the_pieces_of_one_stream() -> None:
     batch = pa.record_batch({"x": pa.array(range(1000), pa.int64()), "y": pa.array([0.5] * 1000)})
     stream = _stream_writer_bytes(batch.schema, [batch])
     pieces = [stream[:100], memoryview(stream)[100:5000], bytearray(stream[5000:])]
-    joined = p.join_frames(pieces)
+    joined = ipc.join_frames(pieces)
     assert bytes(joined) == stream
-    assert p.read_ipc_stream(joined)[1] == [batch]
+    assert ipc.read_ipc_stream(joined)[1] == [batch]
     one = memoryview(stream)
-    assert p.join_frames([one]) is one
+    assert ipc.join_frames([one]) is one
 
 
 def test_a_cached_schema_read_is_still_zero_copy() -> None:
     batch = pa.record_batch({"x": pa.array(range(100_000), pa.int64())})
-    cache = p.SchemaCache()
-    memory = bytearray(bytes(p.write_ipc_stream(batch.schema, [batch], cache)))
-    p.read_ipc_stream(memory, cache)  # fills the cache
-    _, batches = p.read_ipc_stream(memory, cache)
+    cache = ipc.SchemaCache()
+    memory = bytearray(bytes(ipc.write_ipc_stream(batch.schema, [batch], cache)))
+    ipc.read_ipc_stream(memory, cache)  # fills the cache
+    _, batches = ipc.read_ipc_stream(memory, cache)
     start = pa.py_buffer(memory).address
     data = batches[0].column(0).buffers()[1]
     assert data is not None

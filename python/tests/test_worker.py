@@ -18,6 +18,7 @@ import pytest
 import zmq
 from conftest import Pool, ipc_bytes, read_table, stop, worker_command, worker_env
 
+from pyudf import arrow_ipc as ipc
 from pyudf import protocol as p
 
 INPUT = pa.record_batch({"x": pa.array([1, 2, 3], pa.int64())})
@@ -319,7 +320,7 @@ def test_table_and_dataframe_results_cross_the_wire(pool: Pool, tmp_path: Path) 
 
     pool.register(2, module=str(path), init=None, apply="split")
     _, bodies = pool.request(p.CALL, 3, 2, ipc_bytes([INPUT]))
-    _, batches = p.read_ipc_stream(bodies[0])
+    _, batches = ipc.read_ipc_stream(bodies[0])
     assert [b.num_rows for b in batches] == [1, 2]
 
     pool.register(3, module=str(path), init=None, apply="nothing")

@@ -1,10 +1,11 @@
 // The work of `pyudf apply`: input file → pool (udf.stream, bounded in flight) → output file, with progress.
 import type { RecordBatch } from 'apache-arrow';
+import type { BackendStats } from '../backend/backend.js';
 import { createPool, type Pool } from '../pool/pool.js';
 import { AbortError } from '../errors.js';
 import { checkOutput, formatOf, openInput, STDIO, writeOutput } from '../files/index.js';
 import { checkSchema } from '../udf/schema-check.js';
-import { DEFAULT_BATCH_SIZE } from '../udf/udf.js';
+import { DEFAULT_BATCH_SIZE } from '../udf/register-options.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { abortable, onInterrupt } from './interrupt.js';
 import { requireModule } from './module-arg.js';
@@ -44,7 +45,7 @@ export async function runApply(module: string, flags: ApplyFlags): Promise<ExitC
     return rowsRead === 0 ? 0 : read * (rows / rowsRead);
   };
   const progress = flags.progress ? startProgress({ fraction: done, totalRows: source.totalRows }) : undefined;
-  let pool: Pool | undefined;
+  let pool: Pool<BackendStats> | undefined;
   try {
     pool = await abortable(createPool(poolOptions(flags)), signal);
     const udf = await abortable(pool.register(model), signal);

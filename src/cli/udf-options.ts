@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { PoolOptions } from '../pool/options.js';
 import { findPython } from '../python/find-python.js';
-import type { JsonValue, RegisterOptions } from '../udf/udf.js';
+import type { JsonValue, RegisterOptions } from '../udf/register-options.js';
 
 /** What commander parses the shared flags into. */
 export interface UdfFlags {

@@ -8,6 +8,8 @@ import { type WorkerLink, WorkerConnection } from './worker-connection.js';
 
 export interface ProcessLauncherOptions {
   readonly python: string;
+  /** Interpreter arguments that start a worker speaking protocol.md. Default `-m pyudf.worker`. */
+  readonly entry?: readonly string[];
   readonly env: Record<string, string>;
   readonly logger: Logger;
   readonly stderrTailLines: number;
@@ -47,6 +49,7 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
     const connection = new WorkerConnection(this.link, {
       id,
       python: this.options.python,
+      ...(this.options.entry ? { entry: this.options.entry } : {}),
       endpoint: this.transport.endpoint,
       env: this.options.env,
       logger: this.options.logger,

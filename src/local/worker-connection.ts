@@ -34,6 +34,7 @@ export class WorkerConnection implements Executor {
   private readonly pending = new Map<number, Pending>();
   private info: WorkerInfo | undefined;
   private protocolError: ProtocolError | undefined;
+  private killed = false;
   private markStarted!: () => void;
 
   constructor(private readonly link: WorkerLink, options: WorkerProcessOptions) {
@@ -54,6 +55,10 @@ export class WorkerConnection implements Executor {
 
   get pid(): number | undefined {
     return this.process.pid;
+  }
+
+  get accepting(): boolean {
+    return this.process.isAlive && !this.killed && this.protocolError === undefined;
   }
 
   /** The worker's versions, from READY; undefined until it connected. */
@@ -77,6 +82,7 @@ export class WorkerConnection implements Executor {
   }
 
   kill(): void {
+    this.killed = true;
     this.process.kill('SIGKILL');
   }
 
@@ -105,11 +111,12 @@ export class WorkerConnection implements Executor {
   }
 
   private request<T>(start: (requestId: number, resolve: (value: T) => void, reject: (e: Error) => void) => (Buffer | Uint8Array)[]): Promise<T> {
-    if (!this.process.isAlive) return this.exited.then((exit) => Promise.reject(new ExecutorLostError(exit)));
+    // A worker being ended (its exit not seen yet) takes nothing more: the request is lost with it.
+    if (!this.accepting) return this.exited.then((exit) => Promise.reject(new ExecutorLostError(exit)));
     return new Promise<T>((resolve, reject) => {
       const frames = start(this.link.nextRequestId(), resolve, reject);
       // A send fails only when the worker cannot be reached: ending it settles its requests, retries included.
-      this.link.send(this.id, frames).catch(() => this.process.kill('SIGKILL'));
+      this.link.send(this.id, frames).catch(() => this.kill());
     });
   }
 
@@ -170,6 +177,6 @@ export class WorkerConnection implements Executor {
     for (const request of this.pending.values()) request.reject(error);
     this.pending.clear();
     this.link.logger(`protocol error, restarting the worker: ${error.message}`, { level: 'error', source: this.id });
-    this.process.kill('SIGKILL');
+    this.kill();
   }
 }

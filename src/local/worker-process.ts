@@ -10,9 +10,14 @@ export interface WorkerExit {
   readonly spawnError: NodeJS.ErrnoException | undefined;
 }
 
+/** What the interpreter runs: the worker's entry point (protocol.md §4), before its own arguments. */
+export const DEFAULT_WORKER_ENTRY: readonly string[] = ['-m', 'pyudf.worker'];
+
 export interface WorkerProcessOptions {
   readonly id: string;
   readonly python: string;
+  /** Interpreter arguments that start the worker. Default DEFAULT_WORKER_ENTRY. */
+  readonly entry?: readonly string[];
   readonly endpoint: string;
   readonly env: Record<string, string>;
   readonly logger: Logger;
@@ -99,7 +104,8 @@ export class WorkerProcess {
 }
 
 function spawnWorker(options: WorkerProcessOptions) {
-  const args = ['-u', '-X', 'faulthandler', '-m', 'pyudf.worker', '--endpoint', options.endpoint, '--id', options.id];
+  const entry = options.entry ?? DEFAULT_WORKER_ENTRY;
+  const args = ['-u', '-X', 'faulthandler', ...entry, '--endpoint', options.endpoint, '--id', options.id];
   if (options.sharedMemory) args.push('--shm-dir', options.sharedMemory.dir, '--shm-min-bytes', String(options.sharedMemory.minBytes));
   return execa(options.python, args, {
     env: options.env,

@@ -3,7 +3,8 @@ import type { TypeMap } from 'apache-arrow';
 import { PoolClosedError } from '../errors.js';
 import type { Backend, BackendStats } from '../backend/backend.js';
 import { createLocalBackend, type LocalBackendStats } from '../local/index.js';
-import { type RegisterOptions, resolveUdfSpec, Udf } from '../udf/udf.js';
+import { type RegisterOptions, resolveUdfSpec } from '../udf/register-options.js';
+import { Udf } from '../udf/udf.js';
 import { type PoolOptions, resolvePoolOptions } from './options.js';
 
 /** What `pool.stats()` reports for a pool of local worker processes (what `createPool()` makes). */
@@ -24,9 +25,10 @@ export interface PoolDefaults {
 
 /**
  * Python workers that serve registered UDFs, wherever the backend runs them. Create one with
- * `createPool()`; `S` is what its backend's `stats()` reports.
+ * `createPool()`; `S` is what its backend's `stats()` reports (by default, local worker processes').
+ * Code that takes any pool types it `Pool<BackendStats>`.
  */
-export class Pool<S extends BackendStats = BackendStats> implements AsyncDisposable {
+export class Pool<S extends BackendStats = LocalBackendStats> implements AsyncDisposable {
   private closed: Promise<void> | undefined;
 
   constructor(readonly backend: Backend<S>, private readonly defaults: PoolDefaults) {}

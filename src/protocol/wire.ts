@@ -1,4 +1,4 @@
-// The pyudf wire format (protocol.md), mirrored section by section by python/pyudf/protocol.py.
+// The pyudf wire format (protocol.md), mirrored section by section by python/pyudf/protocol.py (Arrow bodies: arrow-ipc.ts).
 import { ProtocolError } from '../errors.js';
 
 // §2 Header frame

@@ -32,6 +32,6 @@ export class ExecutorSlot<E extends Executor = Executor> {
   }
 
   canServe(udfId: number): boolean {
-    return this.state === 'ready' && this.udfs.has(udfId);
+    return this.state === 'ready' && this.udfs.has(udfId) && this.executor.accepting;
   }
 }

@@ -16,12 +16,15 @@ export interface ExecutorExit {
  * One worker. `started` resolves when it can take `register` and `run`; `exited` resolves once it
  * is gone (it never rejects). Every `register`, `unregister` and `run` promise settles: a worker that
  * dies holding one rejects it with `ExecutorLostError`, so that the scheduler decides what happens to
- * the work (retry or fail); a Python failure rejects it with the typed error.
+ * the work (retry or fail); a Python failure rejects it with the typed error. The scheduler assumes no
+ * order between those rejections and `exited`: whichever comes first settles the work.
  */
 export interface Executor {
   readonly id: string;
   readonly started: Promise<void>;
   readonly exited: Promise<ExecutorExit>;
+  /** False once the worker is being ended (killed, or it broke the protocol): it must get no new work. */
+  readonly accepting: boolean;
   register(udfId: number, spec: UdfSpec): Promise<void>;
   unregister(udfId: number): Promise<void>;
   run(task: BatchTask): Promise<Table>;

@@ -4,7 +4,7 @@ import type { UdfSpec } from '../backend/backend.js';
 import { type BatchRequest, BatchTask } from '../backend/batch-task.js';
 import type { Logger } from '../log/logger.js';
 import { type Balancer, leastBusy } from './balancer.js';
-import { type Executor, ExecutorLostError, type Launcher } from './executor.js';
+import { type Executor, type ExecutorExit, ExecutorLostError, type Launcher } from './executor.js';
 import type { ExecutorSlot } from './executor-slot.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 import { TaskQueue } from './task-queue.js';
@@ -36,11 +36,16 @@ export class Scheduler<E extends Executor = Executor> {
   private closed: Promise<void> | undefined;
 
   constructor(launcher: Launcher<E>, private readonly options: SchedulerOptions) {
-    this.registry = new UdfRegistry(options.logger);
+    this.registry = new UdfRegistry(() => this.supervisor.slots.values(), options.logger);
     this.balancer = options.balancer ?? leastBusy;
     this.supervisor = new Supervisor(launcher, options, {
       started: (slot) => void this.initialize(slot),
-      exited: () => this.afterChange(),
+      exited: (slot, exit) => {
+        // Batches the worker held and whose runs have not been rejected yet: retried or failed now.
+        for (const task of slot.running) this.lost(task, exit);
+        slot.running.clear();
+        this.afterChange();
+      },
     });
   }
 
@@ -79,12 +84,12 @@ export class Scheduler<E extends Executor = Executor> {
 
   register(spec: UdfSpec): Promise<number> {
     if (this.closing) return Promise.reject(new PoolClosedError('the pool is closed; create a new pool to register UDFs'));
-    return this.registry.register(spec, this.supervisor.slots.values());
+    return this.registry.register(spec);
   }
 
   async unregister(udfId: number): Promise<void> {
-    await this.registry.unregister(udfId, this.supervisor.slots.values(), !this.stopping);
-    this.failUnservable();
+    await this.registry.unregister(udfId, !this.stopping);
+    this.afterChange();
   }
 
   isServing(udfId: number): boolean {
@@ -130,7 +135,8 @@ export class Scheduler<E extends Executor = Executor> {
   private async initialize(slot: ExecutorSlot<E>): Promise<void> {
     slot.state = 'initializing';
     await this.registry.loadAll(slot);
-    if (slot.state !== 'initializing') return;
+    // A worker that died or broke the protocol while loading is a failed start, not a serving one.
+    if (slot.state !== 'initializing' || !slot.executor.accepting) return;
     slot.state = 'ready';
     // Only a worker that got as far as serving resets the back-off: one whose init crashes it does not.
     this.supervisor.markServing();
@@ -158,33 +164,32 @@ export class Scheduler<E extends Executor = Executor> {
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.onTimeout(slot, task), timeoutMs);
     slot.executor.run(task).then(
       (table) => {
-        this.finish(slot, task, timer);
+        clearTimeout(timer);
+        slot.running.delete(task);
         task.resolve(table);
         this.afterChange();
       },
       (error: unknown) => {
-        this.finish(slot, task, timer);
-        this.onFailure(slot, task, error);
+        clearTimeout(timer);
+        // Not running any more: the exit handler (or the timeout) has already settled or re-queued it.
+        if (!slot.running.delete(task)) return;
+        if (error instanceof ExecutorLostError) {
+          // The worker died holding the batch: it serves nothing more, and the batch may go elsewhere.
+          if (slot.state === 'ready' || slot.coming) slot.state = 'stopping';
+          this.lost(task, error.exit);
+        } else {
+          task.reject(error instanceof Error ? error : new Error(String(error)));
+        }
         this.afterChange();
       },
     );
   }
 
-  private finish(slot: ExecutorSlot<E>, task: BatchTask, timer: NodeJS.Timeout | undefined): void {
-    clearTimeout(timer);
-    slot.running.delete(task);
-  }
-
-  private onFailure(slot: ExecutorSlot<E>, task: BatchTask, error: unknown): void {
-    if (!(error instanceof ExecutorLostError)) {
-      task.reject(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    // The worker died holding the batch: it serves nothing more, and the batch may go elsewhere.
-    if (slot.state === 'ready' || slot.coming) slot.state = 'stopping';
+  /** A batch whose worker died: sent again (ahead of fresh work) while retries last, else failed. */
+  private lost(task: BatchTask, exit: ExecutorExit): void {
     if (task.settled) return;
     if (task.attempts <= task.request.retries) this.queue.pushRetried(task);
-    else task.reject(error.exit.crashError(task.attempts));
+    else task.reject(exit.crashError(task.attempts));
   }
 
   private onTimeout(slot: ExecutorSlot<E>, task: BatchTask): void {
@@ -210,9 +215,9 @@ export class Scheduler<E extends Executor = Executor> {
     const workers = this.workers;
     this.queue.takeWhere((task) => {
       const udfId = task.request.udfId;
-      // A worker that is starting, being replaced, or about to be restarted will load every UDF in the registry.
+      // A worker that is starting, being ended (and so replaced), or about to be restarted will load every UDF in the registry.
       const servable = this.registry.has(udfId)
-        && (restarting || workers.some((s) => s.canServe(udfId) || s.coming || s.state === 'stopping'));
+        && (restarting || workers.some((s) => s.canServe(udfId) || s.coming || s.state === 'stopping' || !s.executor.accepting));
       if (servable && !broken) return false;
       task.reject(broken ?? new UdfUnregisteredError(`UDF "${task.request.udfName}" is no longer registered on any worker`));
       return true;

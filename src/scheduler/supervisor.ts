@@ -94,7 +94,7 @@ export class Supervisor<E extends Executor> {
     return new Promise<void>((resolve, reject) => {
       void slot.executor.started.then(() => {
         clearTimeout(timer);
-        if (slot.state !== 'starting') return;
+        if (timedOut || slot.state !== 'starting') return;
         resolve();
         this.events.started(slot);
       });

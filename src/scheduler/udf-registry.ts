@@ -8,7 +8,8 @@ export class UdfRegistry {
   private readonly specs = new Map<number, UdfSpec>();
   private nextId = 1;
 
-  constructor(private readonly logger: Logger) {}
+  /** `workers`: the live workers, read whenever the registry acts on all of them. */
+  constructor(private readonly workers: () => Iterable<ExecutorSlot>, private readonly logger: Logger) {}
 
   has(udfId: number): boolean {
     return this.specs.has(udfId);
@@ -22,15 +23,15 @@ export class UdfRegistry {
    * Adds a UDF and loads it on every connected worker (starting ones load it when ready). If it
    * fails anywhere, it is unloaded everywhere, forgotten, and the first error is thrown.
    */
-  async register(spec: UdfSpec, slots: Iterable<ExecutorSlot>): Promise<number> {
+  async register(spec: UdfSpec): Promise<number> {
     const udfId = this.nextId++;
     this.specs.set(udfId, spec);
-    const targets = [...slots].filter((slot) => slot.state === 'ready' || slot.state === 'initializing');
+    const targets = [...this.workers()].filter((slot) => slot.state === 'ready' || slot.state === 'initializing');
     const outcomes = await Promise.allSettled(targets.map((slot) => this.loadOn(slot, udfId, spec)));
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failure) {
-      this.specs.delete(udfId);
-      await this.unloadEverywhere(udfId, targets);
+      // Every live worker: one that connected meanwhile may have loaded it too.
+      await this.unregister(udfId);
       throw failure.reason;
     }
     return udfId;
@@ -45,9 +46,9 @@ export class UdfRegistry {
   }
 
   /** Forgets a UDF; unless `unload` is false (the workers are stopping anyway) frees it in every worker. */
-  async unregister(udfId: number, slots: Iterable<ExecutorSlot>, unload = true): Promise<void> {
+  async unregister(udfId: number, unload = true): Promise<void> {
     this.specs.delete(udfId);
-    if (unload) await this.unloadEverywhere(udfId, slots);
+    if (unload) await this.unloadEverywhere(udfId);
   }
 
   private async loadOn(slot: ExecutorSlot<Executor>, udfId: number, spec: UdfSpec): Promise<void> {
@@ -56,12 +57,14 @@ export class UdfRegistry {
     } catch (error) {
       throw error instanceof ExecutorLostError ? error.exit.crashError(1) : error;
     }
-    // The UDF may have been unregistered, or the worker may have died, while its init ran.
-    if (this.specs.has(udfId) && slot.alive) slot.udfs.add(udfId);
+    if (!slot.alive) return;
+    if (this.specs.has(udfId)) slot.udfs.add(udfId);
+    // Unregistered while its init ran: free what this worker just loaded.
+    else slot.executor.unregister(udfId).catch(() => undefined);
   }
 
-  private async unloadEverywhere(udfId: number, slots: Iterable<ExecutorSlot>): Promise<void> {
-    const holders = [...slots].filter((slot) => slot.udfs.has(udfId) && slot.alive);
+  private async unloadEverywhere(udfId: number): Promise<void> {
+    const holders = [...this.workers()].filter((slot) => slot.udfs.has(udfId) && slot.alive);
     await Promise.allSettled(holders.map((slot) => {
       slot.udfs.delete(udfId);
       return slot.executor.unregister(udfId);

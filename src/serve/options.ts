@@ -4,9 +4,11 @@ import type { Schema, Table } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
 import type { PoolOptions } from '../pool/options.js';
+import type { BackendStats } from '../backend/backend.js';
 import type { Pool } from '../pool/pool.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
-import type { BatchEvent, RegisterOptions } from '../udf/udf.js';
+import type { RegisterOptions } from '../udf/register-options.js';
+import type { BatchEvent } from '../udf/udf.js';
 
 /** What the server needs of a registered UDF; `Udf` has it all. */
 export interface ServableUdf {
@@ -33,7 +35,7 @@ export interface ServeOptions {
   /** A UDF already registered, to serve instead of `model`; the server does not close it. */
   readonly udf?: ServableUdf;
   /** The pool to register `model` on; close() leaves it open. Default: a new pool from `poolOptions`, closed by close(). */
-  readonly pool?: Pool;
+  readonly pool?: Pool<BackendStats>;
   /** Options of the pool the server creates when `pool` is not given. Default: createPool()'s defaults. */
   readonly poolOptions?: PoolOptions;
   /** TCP port; 0 picks a free one (see `server.url`). Default 8000, the Open Inference Protocol's usual port. */
@@ -51,7 +53,7 @@ export interface ServeOptions {
 export interface ResolvedServeOptions {
   readonly model: RegisterOptions | undefined;
   readonly udf: ServableUdf | undefined;
-  readonly pool: Pool | undefined;
+  readonly pool: Pool<BackendStats> | undefined;
   readonly poolOptions: PoolOptions;
   /** The name in URLs, known before the model is loaded. */
   readonly modelName: string;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ServerClosedError } from '../errors.js';
+import type { BackendStats } from '../backend/backend.js';
 import { type Pool, createPool } from '../pool/pool.js';
 import { readBody } from './body.js';
 import { HEADER_LENGTH } from './infer-body.js';
@@ -41,7 +42,7 @@ export class ModelServer implements AsyncDisposable {
   private readonly metrics: ServeMetrics;
   private readonly inFlight = new Map<ServerResponse, AbortController>();
   private state: State = 'new';
-  private pool: Pool | undefined;
+  private pool: Pool<BackendStats> | undefined;
   private udf: ServableUdf | undefined;
   private metadata: ModelMetadata;
   private address: ServerAddress | undefined;

@@ -13,6 +13,11 @@ export interface FakeBehaviour {
   readonly start?: (worker: FakeWorker) => 'connect' | 'die' | 'never';
   readonly run?: RunBehaviour;
   readonly register?: (udfId: number, spec: UdfSpec, worker: FakeWorker) => Error | undefined;
+  /**
+   * When a worker dies, whether `exited` resolves before its held batches are rejected (the default)
+   * or after: the scheduler must not depend on either order.
+   */
+  readonly exitFirst?: boolean;
 }
 
 /** Doubles the column `x`: what the fake UDF computes. */
@@ -64,6 +69,10 @@ export class FakeWorker implements Executor {
     return !this.dead;
   }
 
+  get accepting(): boolean {
+    return !this.dead && !this.killed;
+  }
+
   async register(udfId: number, spec: UdfSpec): Promise<void> {
     this.assertAlive();
     const error = this.behaviour.register?.(udfId, spec, this);
@@ -98,8 +107,16 @@ export class FakeWorker implements Executor {
     if (this.dead) return;
     this.dead = true;
     const exit = new FakeExit(this.id, signal);
-    this.exit(exit);
+    const exitFirst = this.behaviour.exitFirst ?? true;
+    if (exitFirst) this.exit(exit);
     for (const held of this.held.splice(0)) held.reject(new ExecutorLostError(exit));
+    if (!exitFirst) this.exit(exit);
+  }
+
+  /** The worker sent something malformed: its batches fail with `error`, it takes no more work, and it is being killed. */
+  breakProtocol(error: Error): void {
+    this.killed = true;
+    for (const held of this.held.splice(0)) held.reject(error);
   }
 
   kill(): void {

@@ -23,8 +23,9 @@ def _install(out: str) -> None:
     import pstats
     import time
 
+    from pyudf import arrow_ipc as ipc
+    from pyudf import message_loop, result_files
     from pyudf import protocol as p
-    from pyudf import message_loop
 
     use_cprofile = os.environ.get("PYUDF_BENCH_PROFILE_CPROFILE", "1") != "0"
     phases: dict[str, float] = {}
@@ -51,10 +52,10 @@ def _install(out: str) -> None:
         setattr(owner, name, wrapper)
 
     # message_loop.py calls these through the module and class attributes, so wrapping them here is enough.
-    timed(p, "join_frames", "join_frames")
-    timed(p, "read_ipc_stream", "read_ipc_stream")
-    timed(p, "write_ipc_stream", "write_ipc_stream")
-    timed(p.ResultFiles, "write", "write RESULT file")
+    timed(ipc, "join_frames", "join_frames")
+    timed(ipc, "read_ipc_stream", "read_ipc_stream")
+    timed(ipc, "write_ipc_stream", "write_ipc_stream")
+    timed(result_files.ResultFiles, "write", "write RESULT file")
     timed(message_loop.MessageLoop, "_send", "send_multipart")
     original_dispatch = message_loop.MessageLoop._dispatch
     original_run = message_loop.MessageLoop.run

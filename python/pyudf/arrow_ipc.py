@@ -1,0 +1,164 @@
+"""Arrow IPC bodies of CALL and RESULT (protocol.md section 3.4): read without copying, write exact sizes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from .protocol import ProtocolError
+
+
+def join_frames(frames: list[Any]) -> Any:
+    """The Arrow IPC stream that a CALL's body frames are the pieces of (section 3.4).
+
+    One frame is returned as it is (no copy). Several (the pool sends large column buffers as frames
+    of their own, so that Node never copies them) are copied once into one buffer.
+    """
+    if len(frames) == 1:
+        return frames[0]
+    views = [memoryview(getattr(frame, "buffer", frame)).cast("B") for frame in frames]
+    joined = pa.allocate_buffer(sum(view.nbytes for view in views))
+    target = memoryview(joined).cast("B")
+    offset = 0
+    for view in views:
+        target[offset : offset + view.nbytes] = view
+        offset += view.nbytes
+    return joined
+
+
+_CONTINUATION = b"\xff\xff\xff\xff"
+END_OF_STREAM = _CONTINUATION + b"\x00\x00\x00\x00"
+
+
+def _has_dictionaries(types: Any) -> bool:
+    return any(
+        pa.types.is_dictionary(t) or _has_dictionaries(t.field(i).type for i in range(t.num_fields))
+        for t in types
+    )
+
+
+class SchemaCache:
+    """Schemas seen on one connection with their encapsulated IPC messages, both ways.
+
+    A UDF reads and returns the same schemas call after call; decoding and encoding them again was a
+    third of a one-row CALL's Arrow work. Schemas with dictionaries are never cached: their streams
+    also carry dictionary batches, which pyarrow's full stream reader and writer handle.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._by_message: dict[bytes, pa.Schema] = {}
+        self._recent: list[tuple[pa.Schema, bytes]] = []
+
+    def schema(self, message: bytes) -> pa.Schema | None:
+        return self._by_message.get(message)
+
+    def message(self, schema: pa.Schema) -> bytes | None:
+        for known, message in self._recent:
+            if known is schema or known.equals(schema, check_metadata=True):
+                return message
+        if _has_dictionaries(schema.types):
+            return None
+        message = schema.serialize().to_pybytes()
+        self.remember(schema, message)
+        return message
+
+    def remember(self, schema: pa.Schema, message: bytes) -> None:
+        if len(self._by_message) >= self._size:
+            self._by_message.clear()
+        self._by_message[message] = schema
+        self._recent = [(schema, message), *self._recent[: self._size - 1]]
+
+
+def _schema_message(view: memoryview) -> bytes | None:
+    """The stream's leading schema message (continuation, length, flatbuffer; it has no body)."""
+    if len(view) < 8 or view[:4].tobytes() != _CONTINUATION:
+        return None
+    end = 8 + int.from_bytes(view[4:8], "little", signed=True)
+    return bytes(view[:end]) if 8 < end <= len(view) else None
+
+
+def read_ipc_stream(data: Any, schemas: SchemaCache | None = None) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+    """Read a complete Arrow IPC stream without copying.
+
+    `data` is a zmq.Frame (received with copy=False) or any buffer-protocol object. The returned
+    batches' buffers point into that memory and keep it alive through the pa.Buffer they hold. With a
+    SchemaCache, a schema seen before is not decoded again.
+    """
+    view = memoryview(getattr(data, "buffer", data)).cast("B")  # a zmq.Frame's memory is its .buffer
+    buffer = pa.py_buffer(view)
+    try:
+        message = _schema_message(view) if schemas is not None else None
+        schema = schemas.schema(message) if schemas is not None and message is not None else None
+        if schema is not None and message is not None:
+            batches = _read_batches(buffer.slice(len(message)), schema)
+            if batches is not None:
+                return schema, batches
+        reader = pa.ipc.open_stream(buffer)
+        batches = list(reader)
+    except (pa.ArrowException, ValueError, TypeError, EOFError) as exc:
+        raise ProtocolError(f"body is not a readable Arrow IPC stream: {exc}") from exc
+    if schemas is not None and message is not None and not _has_dictionaries(reader.schema.types):
+        schemas.remember(reader.schema, message)
+    return reader.schema, batches
+
+
+def _read_batches(body: pa.Buffer, schema: pa.Schema) -> list[pa.RecordBatch] | None:
+    """The record batches after a known schema; None if the stream holds anything else."""
+    source = pa.BufferReader(body)
+    batches: list[pa.RecordBatch] = []
+    while True:
+        try:
+            message = pa.ipc.read_message(source)
+        except EOFError:  # the end-of-stream marker
+            return batches
+        if message.type != "record batch":
+            return None
+        batches.append(pa.ipc.read_record_batch(message, schema))
+
+
+_MEASURE_ABOVE_BYTES = 1 << 16
+
+
+def buffer_bytes(batches: list[pa.RecordBatch]) -> int:
+    """The batches' buffer sizes: an estimate of their stream's size (a sliced buffer may count whole).
+
+    get_total_buffer_size() is O(columns); nbytes walks the buffers and cost 24 µs on a 1-row batch.
+    """
+    return sum(batch.get_total_buffer_size() for batch in batches)
+
+
+def write_ipc_stream(
+    schema: pa.Schema,
+    batches: list[pa.RecordBatch],
+    schemas: SchemaCache | None = None,
+    estimate: int | None = None,
+) -> pa.Buffer | bytes:
+    """Serialise batches into one Arrow IPC stream buffer, ready to send with copy=False.
+
+    Large streams are measured first and then written into a buffer of exactly that size: a growing
+    BufferOutputStream reallocates and copies as it grows, which made 5 MB 3x slower. Small ones skip
+    the measuring pass, which would double their (fixed) cost, and with a SchemaCache reuse the
+    encoded schema: the same bytes as pyarrow's stream writer, in a third of the time. `estimate` is
+    buffer_bytes(batches), for a caller that has it already.
+    """
+    if (buffer_bytes(batches) if estimate is None else estimate) < _MEASURE_ABOVE_BYTES:
+        message = schemas.message(schema) if schemas is not None else None
+        if message is not None:
+            return b"".join([message, *(batch.serialize() for batch in batches), END_OF_STREAM])
+        sink = pa.BufferOutputStream()
+        write_stream(sink, schema, batches)
+        return sink.getvalue()
+    size = pa.MockOutputStream()
+    write_stream(size, schema, batches)
+    buffer = pa.allocate_buffer(size.size())
+    write_stream(pa.FixedSizeBufferWriter(buffer), schema, batches)
+    return buffer
+
+
+def write_stream(sink: pa.NativeFile, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
+    with pa.ipc.new_stream(sink, schema) as writer:
+        for batch in batches:
+            # pyarrow-stubs leaves write_batch's return type (None) undeclared.
+            writer.write_batch(batch)  # pyright: ignore[reportUnknownMemberType]

@@ -1,0 +1,112 @@
+// What pool.register() takes: the options, their documented defaults, and their validation into a UdfSpec.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Schema, TypeMap } from 'apache-arrow';
+import type { UdfSpec } from '../backend/backend.js';
+import { InvalidOptionError } from '../errors.js';
+import { nonNegativeInteger, positiveInteger } from '../validate.js';
+
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> {
+  /** Path of the Python file holding the hooks, relative to the current directory. Give this or `code`. */
+  readonly module?: string;
+  /** Python source holding the hooks, instead of a file. */
+  readonly code?: string;
+  /** Name used in errors and logs. Default: the module's file name, or `udf<N>` for inline code. */
+  readonly name?: string;
+  /** Hook called once per worker as `init(conf)`; its return value is the state. Default `'init'` (optional in the module); `null`: none. */
+  readonly init?: string | null;
+  /** Hook called per batch as `apply(state, batch)`. Default `'apply'`. */
+  readonly apply?: string;
+  /** Passed to `init`; must be JSON-serialisable. Default `null`. */
+  readonly conf?: JsonValue;
+  /** Declared input schema: checked before anything is sent. */
+  readonly input?: Schema<In>;
+  /** Declared output schema: every result is checked against it. */
+  readonly output?: Schema<Out>;
+  /** Most rows per batch sent to a worker. Default 65 536. */
+  readonly batchSize?: number;
+  /** Most (estimated) bytes per batch sent to a worker. Default 64 MiB. */
+  readonly maxBatchBytes?: number;
+  /** Per-batch time limit in ms; the worker is restarted when it expires. Default: none. */
+  readonly timeoutMs?: number;
+  /** Re-sends of a batch whose worker died. Default: the pool's `retries` (1). */
+  readonly retries?: number;
+  /** `call()`/`callTable()`: flush a shared batch once this many rows wait. Default 1024. */
+  readonly maxBatchRows?: number;
+  /** `call()`/`callTable()`: flush a shared batch this long after its first row arrived. Default 2 ms. */
+  readonly maxDelayMs?: number;
+}
+
+/** @internal settings of a registered UDF, with defaults applied. */
+export interface UdfSettings {
+  readonly name: string;
+  readonly input: Schema | undefined;
+  readonly output: Schema | undefined;
+  readonly batchSize: number;
+  readonly maxBatchBytes: number;
+  readonly timeoutMs: number | undefined;
+  readonly retries: number;
+  readonly maxBatchRows: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 65_536;
+export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH_ROWS = 1024;
+export const DEFAULT_MAX_DELAY_MS = 2;
+
+let inlineCounter = 0;
+
+/** @internal validates register() options and builds the REGISTER message. */
+export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolRetries: number): { spec: UdfSpec; settings: UdfSettings } {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('register', 'expects an options object');
+  const { module, code } = options;
+  if ((module === undefined) === (code === undefined)) {
+    throw new InvalidOptionError('module', 'give exactly one of "module" (a .py file path) and "code" (Python source)');
+  }
+  let modulePath: string | null = null;
+  if (module !== undefined) {
+    if (typeof module !== 'string' || module === '') throw new InvalidOptionError('module', 'must be a path to a .py file');
+    modulePath = path.resolve(module);
+    if (!existsSync(modulePath) || !statSync(modulePath).isFile()) {
+      throw new InvalidOptionError('module', `no such file: ${modulePath} (paths are relative to the current directory ${process.cwd()})`);
+    }
+  } else if (typeof code !== 'string' || code.trim() === '') {
+    throw new InvalidOptionError('code', 'must be non-empty Python source');
+  }
+  const name = options.name ?? (modulePath ? path.basename(modulePath, '.py') : `udf${++inlineCounter}`);
+  const init = options.init === undefined ? 'init' : options.init;
+  const apply = options.apply ?? 'apply';
+  if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name', 'must be a non-empty string');
+  if (init !== null && (typeof init !== 'string' || init === '')) throw new InvalidOptionError('init', 'must be a function name or null');
+  if (typeof apply !== 'string' || apply === '') throw new InvalidOptionError('apply', 'must be a function name');
+  let confJson: string;
+  try {
+    confJson = JSON.stringify(options.conf ?? null);
+  } catch (cause) {
+    throw new InvalidOptionError('conf', `must be JSON-serialisable: ${String(cause)}`);
+  }
+  const settings: UdfSettings = {
+    name,
+    input: options.input,
+    output: options.output,
+    batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+    maxBatchBytes: options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    timeoutMs: options.timeoutMs,
+    retries: options.retries ?? poolRetries,
+    maxBatchRows: options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
+    maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+  };
+  positiveInteger('maxBatchRows', settings.maxBatchRows);
+  nonNegativeInteger('maxDelayMs', settings.maxDelayMs);
+  positiveInteger('batchSize', settings.batchSize);
+  positiveInteger('maxBatchBytes', settings.maxBatchBytes);
+  nonNegativeInteger('retries', settings.retries);
+  if (settings.timeoutMs !== undefined) positiveInteger('timeoutMs', settings.timeoutMs);
+  const spec: UdfSpec = {
+    name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
+  };
+  return { spec, settings };
+}
