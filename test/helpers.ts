@@ -1,7 +1,9 @@
 // Shared test fixtures: the project's Python, pools that are always closed, and process checks.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { createPool, type Pool, type PoolOptions, type PoolStats } from '../src/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,6 +46,19 @@ afterEach(async () => {
 export function workerPids(pool: Pool<PoolStats>): number[] {
   return pool.stats().workers.filter((w) => w.state !== 'dead').flatMap((w) => w.pid ?? []);
 }
+
+const tempDirs: string[] = [];
+
+/** A fresh private directory under the OS temp dir, removed once the test file's tests are done. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `pyudf-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export function isAlive(pid: number): boolean {
   try {

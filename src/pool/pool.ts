@@ -30,6 +30,8 @@ export interface PoolDefaults {
  */
 export class Pool<S extends BackendStats = LocalBackendStats> implements AsyncDisposable {
   private closed: Promise<void> | undefined;
+  /** UDFs registered here and not closed: close() sends the rows their micro-batchers hold before draining. */
+  private readonly udfs = new Set<Udf>();
 
   constructor(readonly backend: Backend<S>, private readonly defaults: PoolDefaults) {}
 
@@ -58,12 +60,20 @@ export class Pool<S extends BackendStats = LocalBackendStats> implements AsyncDi
     if (this.closed) throw new PoolClosedError('the pool is closed; create a new pool to register UDFs');
     const { spec, settings } = resolveUdfSpec(options as unknown as RegisterOptions, this.defaults.retries);
     const udfId = await this.backend.register(spec);
-    return new Udf<In, Out>(this.backend, udfId, settings);
+    const udf = new Udf<In, Out>(this.backend, udfId, settings, () => this.udfs.delete(udf as unknown as Udf));
+    this.udfs.add(udf as unknown as Udf);
+    return udf;
   }
 
-  /** Drains queued and running calls, then stops every worker. Safe to call more than once. */
+  /**
+   * Drains queued and running calls, rows waiting in `call()`'s micro-batches included, then stops
+   * every worker. Safe to call more than once.
+   */
   close(): Promise<void> {
-    this.closed ??= this.backend.close();
+    if (!this.closed) {
+      for (const udf of this.udfs) udf.flush();
+      this.closed = this.backend.close();
+    }
     return this.closed;
   }
 

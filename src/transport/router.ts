@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Router } from 'zeromq';
+import { ownPrefix, removeAbandoned } from './abandoned.js';
 
 export type Frames = Buffer[];
 /** How long a send may wait for a peer (see bind()). */
@@ -16,8 +17,10 @@ export class RouterTransport {
   private constructor(private readonly socket: Router, readonly dir: string, readonly endpoint: string) {}
 
   static async bind(): Promise<RouterTransport> {
+    // Named after this process, so that a later pool removes it if this one is killed before close().
+    removeAbandoned(os.tmpdir());
     // mkdtemp creates the directory with mode 0700, so only this user can connect to the socket.
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pyudf-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), ownPrefix()));
     const endpoint = `ipc://${path.join(dir, 'pool.sock')}`;
     // mandatory: a send to a worker that is gone fails instead of being silently dropped. sendTimeout:
     // with mandatory, libzmq can block a send to a peer that has just disconnected until some other

@@ -1,15 +1,15 @@
 // Large results through files in /dev/shm instead of the socket (protocol.md §3.7): the worker writes
 // the result stream into a file and the pool reads it into one Buffer. Received from ZeroMQ instead,
 // 5 MB results made V8 run a full garbage collection on almost every call.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { ownPrefix, removeAbandoned } from './abandoned.js';
 
 /** Where the files go: a tmpfs on Linux. Elsewhere (no /dev/shm) results stay on the socket. */
 export const SHARED_MEMORY_ROOT = '/dev/shm';
 /** Results at least this large come through a file unless the pool says otherwise. */
 export const DEFAULT_SHARED_MEMORY_MIN_BYTES = 1 << 20;
-const DIR_PREFIX = 'pyudf-';
 
 export class SharedMemoryFiles {
   private constructor(readonly dir: string, readonly minBytes: number) {}
@@ -23,7 +23,7 @@ export class SharedMemoryFiles {
     try {
       if (!statSync(root).isDirectory()) return undefined;
       removeAbandoned(root);
-      return new SharedMemoryFiles(await mkdtemp(path.join(root, `${DIR_PREFIX}${process.pid}-`)), minBytes);
+      return new SharedMemoryFiles(await mkdtemp(path.join(root, ownPrefix())), minBytes);
     } catch {
       return undefined;
     }
@@ -62,28 +62,5 @@ export class SharedMemoryFiles {
 
   async close(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Removes `pyudf-<pid>-*` directories of this user whose pool process no longer exists. */
-function removeAbandoned(root: string): void {
-  const uid = process.getuid?.();
-  for (const name of readdirSync(root)) {
-    const pid = /^pyudf-(\d+)-/.exec(name)?.[1];
-    if (!pid || Number(pid) === process.pid || isRunning(Number(pid))) continue;
-    const dir = path.join(root, name);
-    try {
-      if (uid !== undefined && statSync(dir).uid !== uid) continue;
-      rmSync(dir, { recursive: true, force: true });
-    } catch { /* another pool removed it first */ }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

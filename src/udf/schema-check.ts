@@ -19,6 +19,23 @@ export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, 
 }
 
 /**
+ * Throws SchemaError unless `actual` has the columns of `reference` in the same order with the same
+ * nullability: what it takes to join the batches of several results into one table.
+ */
+export function checkSameLayout(reference: Schema, actual: Schema, side: SchemaSide, udf: string): void {
+  reference.fields.forEach((field, i) => {
+    const other = actual.fields[i];
+    if (other && other.name !== field.name) {
+      throw new SchemaError({ side, column: other.name, expected: `column ${i} to be "${field.name}", as in the first batch`, actual: `column ${i}`, udf });
+    }
+    if (other && other.nullable !== field.nullable) {
+      const describe = (nullable: boolean): string => `${String(field.type)}, ${nullable ? 'nullable' : 'not null'}`;
+      throw new SchemaError({ side, column: field.name, expected: `${describe(field.nullable)}, as in the first batch`, actual: describe(other.nullable), udf });
+    }
+  });
+}
+
+/**
  * Type equality that ignores dictionary ids: JS numbers them from a global counter and pyarrow renumbers
  * them, so a declared schema and a received one rarely agree on ids. apache-arrow's comparator also
  * checks `other instanceof type.constructor`, so a declared `Float64` and a decoded `Float` of the same

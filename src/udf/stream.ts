@@ -1,7 +1,7 @@
 // Streams a source of batches, tables or row objects through a UDF: bounded in flight, in order.
 import { Duplex } from 'node:stream';
 import { RecordBatch, type Schema, Table } from 'apache-arrow';
-import { InvalidInputError, PyUdfError } from '../errors.js';
+import { AbortError, InvalidInputError, PyUdfError } from '../errors.js';
 import { type Row, rowsToTable } from './rows.js';
 
 /** What a stream may carry: Arrow record batches, tables, or plain row objects (grouped into batches). */
@@ -37,7 +37,7 @@ export async function* streamThrough(
   let exhausted = false;
   try {
     for (;;) {
-      options.signal?.throwIfAborted();
+      if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
       while (!exhausted && inFlight.length < options.maxInFlight) {
         const next = await items.next();
         if (next.done) {

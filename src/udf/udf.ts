@@ -9,7 +9,7 @@ import { splitIntoBatches } from './batches.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { UdfSettings } from './register-options.js';
 import type { Row } from './rows.js';
-import { checkSchema } from './schema-check.js';
+import { checkSameLayout, checkSchema } from './schema-check.js';
 import {
   DEFAULT_MAX_IN_FLIGHT, type StreamItem, type StreamOptions, type StreamSource, streamThrough, toNodeTransform, toTransformStream,
 } from './stream.js';
@@ -43,7 +43,13 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
   private readonly batcher: MicroBatcher;
 
   /** @internal use pool.register() */
-  constructor(private readonly backend: Backend, readonly id: number, private readonly settings: UdfSettings) {
+  constructor(
+    private readonly backend: Backend,
+    readonly id: number,
+    private readonly settings: UdfSettings,
+    /** Called once the UDF is closed (its pool stops tracking it). */
+    private readonly onClosed: () => void = () => undefined,
+  ) {
     this.batcher = new MicroBatcher((table) => this.run(table, {}), {
       maxBatchRows: settings.maxBatchRows, maxDelayMs: settings.maxDelayMs, input: settings.input,
     });
@@ -127,6 +133,11 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     return () => this.observers.delete(listener);
   }
 
+  /** @internal Sends the rows `call()` and `callTable()` gathered, now: the pool is closing and drains them. */
+  flush(): void {
+    this.batcher.flush();
+  }
+
   /** Waits for running calls, then unregisters the UDF and frees its state in every worker. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -134,6 +145,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     this.closed = true;
     await Promise.allSettled([...this.running]);
     await this.backend.unregister(this.id);
+    this.onClosed();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -156,7 +168,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
     const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
     if (options.timeoutMs !== undefined) positiveInteger('timeoutMs', options.timeoutMs);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
 
     const pieces = splitIntoBatches(table, this.settings.batchSize, this.settings.maxBatchBytes);
     const first = options.firstBatchIndex ?? 0;
@@ -195,8 +207,10 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
       if (result.numRows !== expected) {
         throw new RowCountError({ udf: this.name, batchIndex: firstBatchIndex + i, expected, actual: result.numRows });
       }
-      // Every batch must agree with the declared schema, or with the first batch when none is declared.
+      // Every batch must agree with the declared schema, or with the first batch when none is declared,
+      // and with the first batch in column order and nullability, so that they join into one table.
       checkSchema(declared ?? first.schema, result.schema, 'output', this.name);
+      checkSameLayout(first.schema, result.schema, 'output', this.name);
     });
     const batches = results.flatMap((result) => result.batches);
     return batches.length ? new Table(batches) : new Table(first.schema);

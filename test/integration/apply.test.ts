@@ -1,11 +1,10 @@
 // apply(): hooks, batching over several workers, order, result kinds, several UDFs, close().
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { AbortError, PythonError, type Pool, UdfClosedError } from '../../src/index.js';
-import { fixture, startPool, waitFor, workerPids } from '../helpers.js';
+import { fixture, startPool, tempDir, waitFor, workerPids } from '../helpers.js';
 
 const range = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
 
@@ -43,8 +42,22 @@ describe('apply', () => {
     expect((await quick.apply(tableFromArrays({ x: range(3) }))).numRows).toBe(3);
   });
 
+  it('rejects apply() and stream() with AbortError for a signal aborted before the call, whatever its reason', async () => {
+    const pool = await startPool({ workers: 1 });
+    const udf = await pool.register({ module: fixture('identity.py') });
+    const input = tableFromArrays({ x: range(3) });
+    for (const reason of [undefined, 'stop', new Error('stop')]) {
+      const signal = AbortSignal.abort(reason);
+      const error = await udf.apply(input, { signal }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AbortError);
+      expect((error as AbortError).cause).toBe(signal.reason);
+      const streamed = (async () => { for await (const batch of udf.stream([input], { signal })) void batch; })();
+      await expect(streamed).rejects.toBeInstanceOf(AbortError);
+    }
+  });
+
   it('calls init exactly once per worker, however many batches follow', async () => {
-    const log = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-init-')), 'inits');
+    const log = path.join(tempDir('init'), 'inits');
     const pool = await startPool({ workers: 2 });
     const udf = await pool.register({ module: fixture('counting_init.py'), conf: { log }, batchSize: 10 });
     for (let i = 0; i < 3; i++) await udf.apply(tableFromArrays({ x: range(100) }));
@@ -113,7 +126,7 @@ describe('apply', () => {
   });
 
   it('serves several UDFs at once and close() frees one UDF\'s state in every worker', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pyudf-free-'));
+    const dir = tempDir('free');
     const pool = await startPool({ workers: 2 });
     const freeable = await pool.register({ module: fixture('freeable.py'), conf: { marker: path.join(dir, 'freed') } });
     const scale = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 2 } });

@@ -18,6 +18,15 @@ describe('call', () => {
     expect(batches.reduce((n, b) => n + b.rows, 0)).toBe(10_000);
   });
 
+  it('drains calls still waiting in a micro-batch when the pool closes, instead of failing them', async () => {
+    const pool = await startPool({ workers: 1 });
+    const udf = await pool.register({ code: double, maxDelayMs: 60_000, maxBatchRows: 1_000_000 });
+    const calls = Array.from({ length: 100 }, (_, i) => udf.call({ x: i }));
+    await pool.close();
+    expect((await Promise.all(calls)).map((row) => row['y'])).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
+    await expect(udf.call({ x: 1 })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', closed: 'pool' });
+  });
+
   it('sends a lone call after maxDelayMs as a batch of one, without waiting for maxBatchRows', async () => {
     const pool = await startPool({ workers: 1 });
     const udf = await pool.register({ code: double, maxDelayMs: 5, maxBatchRows: 1_000_000 });

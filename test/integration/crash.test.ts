@@ -1,14 +1,13 @@
 // Workers that die mid-batch are replaced, their batches retried; persistent crashes end in WorkerCrashedError.
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { UdfTimeoutError, WorkerCrashedError } from '../../src/index.js';
-import { fixture, startPool, waitFor, workerPids } from '../helpers.js';
+import { fixture, startPool, tempDir, waitFor, workerPids } from '../helpers.js';
 
 const rows = (n: number) => tableFromArrays({ x: Float64Array.from({ length: n }, (_, i) => i) });
-const marker = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-crash-')), 'crashed-once');
+const marker = () => path.join(tempDir('crash'), 'crashed-once');
 
 describe('crashes', () => {
   it('retries the batches of a worker that exits mid-batch and returns every row exactly once', async () => {

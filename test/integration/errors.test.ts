@@ -111,6 +111,18 @@ describe('errors', () => {
     expect(error).toMatchObject({ code: 'ERR_SCHEMA', side: 'output', column: 'y', expected: 'Int32', actual: 'Float64' });
   });
 
+  it.each([
+    ['column order', 'return {"b": batch.column(0), "a": batch.column(0)} if first else {"a": batch.column(0), "b": batch.column(0)}', /column 0 to be "b"/],
+    ['nullability', 'return pa.table({"a": batch.column(0)}, schema=pa.schema([pa.field("a", batch.column(0).type, nullable=first)]))', /nullable/],
+  ])('rejects results whose batches differ in %s with SchemaError, not a raw TypeError', async (_, body, message) => {
+    const pool = await startPool({ workers: 1 });
+    const code = `import pyarrow as pa\ndef apply(state, batch):\n    first = batch.column(0)[0].as_py() == 0\n    ${body}\n`;
+    const udf = await pool.register({ code, batchSize: 2 });
+    const error = await udf.apply(xs(0, 1, 2, 3)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchemaError);
+    expect((error as SchemaError).message).toMatch(message);
+  });
+
   it('rejects a result whose row count differs from the input', async () => {
     const pool = await startPool({ workers: 1 });
     const udf = await pool.register({ module: fixture('returns.py'), conf: { kind: 'rows-mismatch' } });

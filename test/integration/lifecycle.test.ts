@@ -1,12 +1,11 @@
 // Start-up, logging, thread limits, drain on close, kill escalation, and workers outliving a killed parent.
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { createPool, PythonEnvError } from '../../src/index.js';
-import { type CapturedLog, fixture, isAlive, PYTHON, startPool, waitFor, workerPids } from '../helpers.js';
+import { type CapturedLog, fixture, isAlive, PYTHON, startPool, tempDir, waitFor, workerPids } from '../helpers.js';
 
 const rows = (n: number) => tableFromArrays({ x: Float64Array.from({ length: n }, (_, i) => i) });
 
@@ -99,7 +98,7 @@ describe('finding Python', () => {
   });
 
   it('fails with PythonEnvError and the exact pip command when pyarrow/pyzmq are missing', async () => {
-    const venv = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-bare-')), 'venv');
+    const venv = path.join(tempDir('bare'), 'venv');
     await execa('python3', ['-m', 'venv', '--without-pip', venv]);
     const bare = path.join(venv, 'bin', 'python');
     const error = (await createPool({ workers: 1, python: bare, logger: () => undefined }).catch((e: unknown) => e)) as PythonEnvError;

@@ -1,14 +1,13 @@
 // The published package: npm pack, install the tarball into a fresh project, run a UDF from there.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, ROOT } from '../helpers.js';
+import { PYTHON, ROOT, tempDir } from '../helpers.js';
 
 describe('npm package', () => {
   it('installs from its tarball into another project and runs a UDF with the Python files it ships', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pyudf-pack-'));
+    const dir = tempDir('pack');
     // --ignore-scripts: `npm test` has just built dist/; prepare would only repeat that.
     const { stdout } = await execa('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];

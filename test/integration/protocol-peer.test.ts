@@ -1,15 +1,14 @@
 // The pool against a real peer that breaks the wire format: typed ProtocolError, never a crash or a hang.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/index.js';
-import { fixture, startPool } from '../helpers.js';
+import { fixture, startPool, tempDir } from '../helpers.js';
 
 // Replacing PYTHONPATH makes `python -m pyudf.worker` start the rogue worker instead of ours.
 // outside-file names this file as its result: the pool must refuse it, and must not delete it.
-const OUTSIDE = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-rogue-')), 'r1');
+const OUTSIDE = path.join(tempDir('rogue'), 'r1');
 const rogue = (mode: string) => ({
   workers: 1, retries: 0, env: { PYTHONPATH: fixture('rogue'), ROGUE_MODE: mode, ROGUE_FILE: OUTSIDE },
 });

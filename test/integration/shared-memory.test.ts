@@ -1,14 +1,14 @@
 // Large results through /dev/shm files (protocol.md §3.7): same answers as the socket, no file left
 // behind by a finished call, a crashed worker or a closed pool, abandoned directories removed.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { createPool, InvalidOptionError, type Pool, type PoolStats } from '../../src/index.js';
 import { SHARED_MEMORY_ROOT } from '../../src/transport/shared-memory.js';
-import { fixture, PYTHON, startPool, waitFor } from '../helpers.js';
+import { fixture, PYTHON, startPool, tempDir, waitFor } from '../helpers.js';
 
 const wide = (rows: number): Table => tableFromArrays({
   a: Float64Array.from({ length: rows }, (_, i) => i / 3),
@@ -57,7 +57,7 @@ describe('results through shared memory', () => {
   });
 
   it('retries the batch of a worker that died and leaves no file behind', async () => {
-    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'pyudf-shm-crash-')), 'crashed-once');
+    const marker = path.join(tempDir('shm-crash'), 'crashed-once');
     const pool = await startPool({ workers: 2, sharedMemoryMinBytes: 1024 });
     const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'exit', marker, crashes: 1 }, batchSize: 2000 });
     const input = wide(10_000);
@@ -76,11 +76,12 @@ describe('results through shared memory', () => {
     expect(pool.stats().sharedMemory.resultsReceived).toBe(0);
   });
 
-  it('removes directories left by pools whose process is gone, and keeps those of live ones', async () => {
+  // Result files under /dev/shm, the socket's directory under the temp dir: a pool killed before close() leaves both.
+  it.each([SHARED_MEMORY_ROOT, os.tmpdir()])('removes directories under %s left by pools whose process is gone, and keeps those of live ones', async (root) => {
     const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
     try {
-      const gone = path.join(SHARED_MEMORY_ROOT, `pyudf-${deadPid()}-test`);
-      const live = path.join(SHARED_MEMORY_ROOT, `pyudf-${sleeper.pid}-test`);
+      const gone = path.join(root, `pyudf-${deadPid()}-test`);
+      const live = path.join(root, `pyudf-${sleeper.pid}-test`);
       for (const dir of [gone, live]) {
         mkdirSync(dir);
         writeFileSync(path.join(dir, 'c1'), 'left behind');
