@@ -90,7 +90,7 @@ describe('scheduler', { timeout: 5_000 }, () => {
       failures.push(n);
       return n === 0 ? 0 : 5 * 2 ** n;
     };
-    const { launcher } = await start({}, { workers: 1, restartDelay });
+    const { launcher } = await start({}, { workers: 1, restartDelay, stablePeriodMs: 0 });
     launcher.behaviour = { start: () => 'die' };
     launcher.workers[0]!.die();
     await tick(200);
@@ -107,9 +107,43 @@ describe('scheduler', { timeout: 5_000 }, () => {
     expect([1, 2, 3, 10].map(restartDelayMs)).toEqual([200, 400, 800, 5_000]);
   });
 
-  it('fails queued and new work with the start error once workers fail to start three times in a row', async () => {
-    const { launcher, scheduler, submit } = await start({ run: () => 'hold' }, { workers: 1, restartDelay: () => 1 });
+  it('backs off on crashes of serving workers less than the stable period apart, and starts again from zero after it', async () => {
+    const failures: number[] = [];
+    const restartDelay = (n: number) => {
+      failures.push(n);
+      return 0;
+    };
+    const { launcher, submit } = await start({}, { workers: 1, restartDelay, stablePeriodMs: 100 });
+    for (let crash = 0; crash < 4; crash++) {
+      launcher.live[0]!.die();
+      await tick(5);
+    }
+    await tick(150);
+    launcher.live[0]!.die();
+    await tick(5);
+    launcher.live[0]!.die();
+    await tick(5);
+    // A batch that succeeds between two crashes shows the workers serve: no loop to back off from.
+    expect(await ys(submit([1]))).toEqual([2]);
+    launcher.live[0]!.die();
+    await tick(5);
+    expect(failures).toEqual([0, 1, 2, 3, 0, 1, 0]);
+  });
+
+  it('keeps work waiting while workers fail to start for a passing reason, and serves it once one starts', async () => {
+    const { launcher, submit } = await start({}, { workers: 1, restartDelay: () => 1 });
     launcher.behaviour = { start: () => 'die' };
+    const queued = submit([1]);
+    launcher.workers[0]!.die();
+    await tick(30);
+    expect(launcher.workers.length).toBeGreaterThanOrEqual(5);
+    launcher.behaviour = {};
+    expect(await ys(queued)).toEqual([2]);
+  });
+
+  it('fails queued and new work with the start error once workers fail to start three times in a row for a lasting reason', async () => {
+    const { launcher, scheduler, submit } = await start({ run: () => 'hold' }, { workers: 1, restartDelay: () => 1 });
+    launcher.behaviour = { start: () => 'die-env' };
     const queued = submit([1]);
     launcher.workers[0]!.die();
     const error = await queued.result.catch((e: unknown) => e);
@@ -213,6 +247,73 @@ describe('scheduler', { timeout: 5_000 }, () => {
     launcher.workers[1]!.answer();
     expect(await ys(queued)).toEqual([4]);
     expect(queued.attempts).toBe(1);
+  });
+
+  it('fails a UDF whose batches kill three workers in a row, at once from then on, while another UDF keeps serving', async () => {
+    const { launcher, scheduler, udfId: healthy, submit } = await start({
+      run: (task, worker) => (task.request.udfName === 'killer' ? (queueMicrotask(() => worker.die()), 'hold') : doubledNow(task)),
+    }, { restartDelay: () => 0 });
+    const killer = await scheduler.register({ ...SPEC, name: 'killer' });
+    const submitTo = (id: number, name: string) => scheduler.submit({ udfId: id, udfName: name, input: input(1), batchIndex: 0, retries: 1, timeoutMs: undefined });
+    for (let call = 0; call < 2; call++) {
+      expect(await submitTo(killer, 'killer').result.catch((e: unknown) => e)).toBeInstanceOf(WorkerCrashedError);
+      expect(await ys(submit([3]))).toEqual([6]);
+    }
+    const second = await submitTo(killer, 'killer').result.catch((e: unknown) => e);
+    expect((second as Error).message).toMatch(/while running UDF "killer" \(3 workers in a row died running it\); its calls now fail at once/);
+    const launched = launcher.workers.length;
+    await expect(submitTo(killer, 'killer').result).rejects.toBe(second);
+    expect(launcher.workers.length).toBe(launched);
+    expect(scheduler.isServing(killer)).toBe(false);
+    expect(await ys(submit([4]))).toEqual([8]);
+    expect(scheduler.isServing(healthy)).toBe(true);
+  });
+
+  it('fails a UDF whose init kills every replacement worker, while the others load and serve', async () => {
+    let killing = false;
+    const { launcher, scheduler, submit } = await start({
+      register: (_, spec) => (killing && spec.name === 'bad-init' ? 'die' : undefined),
+    }, { workers: 1, restartDelay: () => 0 });
+    const bad = await scheduler.register({ ...SPEC, name: 'bad-init' });
+    killing = true;
+    launcher.workers[0]!.die();
+    await tick(30);
+    expect(scheduler.isServing(bad)).toBe(false);
+    expect(await ys(submit([5]))).toEqual([10]);
+    expect(launcher.live[0]!.registered.has(bad)).toBe(false);
+  });
+
+  it('waits in register() until a worker ran init when every worker is restarting', async () => {
+    const { launcher, scheduler, submit } = await start({ start: (worker) => (worker.id === 'w0' ? 'connect' : 'never') }, { workers: 1, restartDelay: () => 0 });
+    launcher.workers[0]!.die();
+    await tick(5);
+    let registered = false;
+    const registering = scheduler.register({ ...SPEC, name: 'late' }).then((id) => { registered = true; return id; });
+    await tick(10);
+    expect(registered).toBe(false);
+    launcher.behaviour = {};
+    launcher.workers[1]!.die();
+    const id = await registering;
+    expect(launcher.live[0]!.registered.has(id)).toBe(true);
+    expect(await ys(submit([1]))).toEqual([2]);
+  });
+
+  it('rejects a register() waiting for a worker with the PythonError its init raises there', async () => {
+    const raised = new PythonError({ pythonType: 'RuntimeError', pythonMessage: 'no', traceback: '', frames: [], phase: 'init', udf: 'late' });
+    const { launcher, scheduler } = await start({ start: (worker) => (worker.id === 'w0' ? 'connect' : 'never') }, { workers: 1, restartDelay: () => 0 });
+    launcher.workers[0]!.die();
+    await tick(5);
+    const registering = scheduler.register({ ...SPEC, name: 'late' });
+    launcher.behaviour = { register: (_, spec) => (spec.name === 'late' ? raised : undefined) };
+    launcher.workers[1]!.die();
+    await expect(registering).rejects.toBe(raised);
+  });
+
+  it('resolves register() when a worker dies during it but another loaded the UDF', async () => {
+    const { launcher, scheduler, submit } = await start({ register: (_, spec, worker) => (spec.name === 'other' && worker.id === 'w0' ? 'die' : undefined) });
+    const id = await scheduler.register({ ...SPEC, name: 'other' });
+    expect(launcher.workers[1]!.registered.has(id)).toBe(true);
+    expect(await ys(submit([2]))).toEqual([4]);
   });
 
   it('loads every registered UDF on a replacement worker before it serves', async () => {

@@ -6,6 +6,8 @@ import type { ExecutorExit } from '../scheduler/executor.js';
 import type { WorkerExit } from './worker-process.js';
 
 export class LocalWorkerExit implements ExecutorExit {
+  readonly permanent: boolean;
+
   constructor(
     private readonly workerId: string,
     private readonly python: string,
@@ -13,11 +15,13 @@ export class LocalWorkerExit implements ExecutorExit {
     private readonly stderrTail: readonly string[],
     /** Set when the worker broke the protocol: reported instead of the kill that followed. */
     private readonly protocolError: ProtocolError | undefined,
-  ) {}
+  ) {
+    this.permanent = exit.spawnError !== undefined || this.envLine() !== undefined;
+  }
 
-  crashError(attempts: number): PyUdfError {
+  crashError(attempts: number, detail = ''): PyUdfError {
     const { exitCode, signal } = this.exit;
-    return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, attempts });
+    return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, attempts, detail });
   }
 
   startError(detail: string): PyUdfError {
@@ -31,12 +35,18 @@ export class LocalWorkerExit implements ExecutorExit {
         cause: spawnError,
       });
     }
-    const envLine = [...this.stderrTail].reverse().find((line) => line.startsWith(ENV_ERROR_PREFIX));
-    if (exitCode === EXIT_ENV && envLine) {
+    const envLine = this.envLine();
+    if (envLine) {
       return new PythonEnvError({
         python: this.python, problem: `the worker cannot import ${envLine.slice(ENV_ERROR_PREFIX.length)}`, fix: installCommand(this.python),
       });
     }
     return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, detail });
+  }
+
+  /** The worker's `pyudf-env-error:` line, when it exited because it cannot import what it needs (protocol.md §4). */
+  private envLine(): string | undefined {
+    if (this.exit.exitCode !== EXIT_ENV) return undefined;
+    return [...this.stderrTail].reverse().find((line) => line.startsWith(ENV_ERROR_PREFIX));
   }
 }

@@ -15,6 +15,8 @@ export class ExecutorSlot<E extends Executor = Executor> {
   readonly udfs = new Set<number>();
   /** Batches sent to this worker and not settled yet. */
   readonly running = new Set<BatchTask>();
+  /** Set once this worker's death was blamed on a UDF (the batch it was running), so that no other is. */
+  blamed = false;
 
   constructor(readonly executor: E) {}
 

@@ -6,10 +6,15 @@ import type { UdfSpec } from '../backend/backend.js';
 
 /** How a worker ended, turned into the errors the scheduler reports for it. */
 export interface ExecutorExit {
-  /** The error for work the worker held when it died; `attempts`: how often that work was tried. */
-  crashError(attempts: number): PyUdfError;
+  /** The error for work the worker held when it died; `attempts`: how often that work was tried; `detail` is appended. */
+  crashError(attempts: number, detail?: string): PyUdfError;
   /** The error for a worker that ended before it was ready; `detail` says how, e.g. " before it was ready". */
   startError(detail: string): PyUdfError;
+  /**
+   * True when the worker could not start for a reason a restart will not change (no interpreter, a
+   * missing package): after a few such starts in a row, queued work fails fast with the start error.
+   */
+  readonly permanent: boolean;
 }
 
 /**

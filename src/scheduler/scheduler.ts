@@ -1,5 +1,5 @@
 // Runs batches on a set of workers: queue, balancing, retries, timeouts, cancel and drain, for any launcher.
-import { PoolClosedError, UdfTimeoutError, UdfUnregisteredError } from '../errors.js';
+import { PoolClosedError, type PyUdfError, UdfTimeoutError, UdfUnregisteredError } from '../errors.js';
 import type { UdfSpec } from '../backend/backend.js';
 import { type BatchRequest, BatchTask } from '../backend/batch-task.js';
 import type { Logger } from '../log/logger.js';
@@ -42,7 +42,7 @@ export class Scheduler<E extends Executor = Executor> {
       started: (slot) => void this.initialize(slot),
       exited: (slot, exit) => {
         // Batches the worker held and whose runs have not been rejected yet: retried or failed now.
-        for (const task of slot.running) this.lost(task, exit);
+        for (const task of slot.running) this.lost(slot, task, exit);
         slot.running.clear();
         this.afterChange();
       },
@@ -100,7 +100,7 @@ export class Scheduler<E extends Executor = Executor> {
     const task = new BatchTask(request);
     const refusal = this.closing
       ? new PoolClosedError('the pool is closed; create a new pool to run more work')
-      : this.supervisor.brokenStart;
+      : this.registry.failure(request.udfId) ?? this.unstartable();
     if (refusal) {
       task.reject(refusal);
       return task;
@@ -124,8 +124,15 @@ export class Scheduler<E extends Executor = Executor> {
     return this.closed;
   }
 
+  /** The start error when no worker serves and none can start (a broken environment): work fails fast. */
+  private unstartable(): PyUdfError | undefined {
+    const broken = this.supervisor.brokenStart;
+    return broken && !this.workers.some((slot) => slot.state === 'ready') ? broken : undefined;
+  }
+
   private async shutdown(): Promise<void> {
     this.closing = true;
+    this.registry.abandonWaiting(new PoolClosedError('the pool closed before any worker could load the UDF'));
     if (this.queue.length + this.inFlight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     this.stopping = true;
     await this.supervisor.shutdown();
@@ -166,6 +173,8 @@ export class Scheduler<E extends Executor = Executor> {
       (table) => {
         clearTimeout(timer);
         slot.running.delete(task);
+        this.registry.succeeded(task.request.udfId);
+        this.supervisor.markProgress();
         task.resolve(table);
         this.afterChange();
       },
@@ -176,7 +185,7 @@ export class Scheduler<E extends Executor = Executor> {
         if (error instanceof ExecutorLostError) {
           // The worker died holding the batch: it serves nothing more, and the batch may go elsewhere.
           if (slot.state === 'ready' || slot.coming) slot.state = 'stopping';
-          this.lost(task, error.exit);
+          this.lost(slot, task, error.exit);
         } else {
           task.reject(error instanceof Error ? error : new Error(String(error)));
         }
@@ -185,15 +194,29 @@ export class Scheduler<E extends Executor = Executor> {
     );
   }
 
-  /** A batch whose worker died: sent again (ahead of fresh work) while retries last, else failed. */
-  private lost(task: BatchTask, exit: ExecutorExit): void {
+  /**
+   * A batch whose worker died: sent again (ahead of fresh work) while retries last, else failed. The
+   * first such batch of a worker (the oldest, which the worker was running) is blamed for the death if
+   * it killed a worker before: a batch that kills every worker it meets is the UDF's doing, one
+   * unlucky kill from outside (the OOM killer, an operator) is not.
+   */
+  private lost(slot: ExecutorSlot<E>, task: BatchTask, exit: ExecutorExit): void {
+    const { udfId, retries } = task.request;
+    if (!slot.blamed) {
+      slot.blamed = true;
+      if (task.attempts >= 2) this.registry.crashed(udfId, exit, task.attempts);
+    }
     if (task.settled) return;
-    if (task.attempts <= task.request.retries) this.queue.pushRetried(task);
+    const failure = this.registry.failure(udfId);
+    if (failure) task.reject(failure);
+    else if (task.attempts <= retries) this.queue.pushRetried(task);
     else task.reject(exit.crashError(task.attempts));
   }
 
   private onTimeout(slot: ExecutorSlot<E>, task: BatchTask): void {
     slot.running.delete(task);
+    // The worker is killed for this batch: the others it holds are not to blame.
+    slot.blamed = true;
     task.reject(new UdfTimeoutError({ udf: task.request.udfName, timeoutMs: task.request.timeoutMs ?? 0 }));
     // Running Python cannot be interrupted safely; replace the worker.
     this.supervisor.kill(slot);
@@ -209,12 +232,18 @@ export class Scheduler<E extends Executor = Executor> {
 
   /** Fails queued work that no live, starting or about-to-restart worker will ever be able to run. */
   private failUnservable(): void {
+    const broken = this.unstartable();
+    if (broken) this.registry.abandonWaiting(broken);
     if (this.queue.length === 0) return;
-    const broken = this.supervisor.brokenStart;
     const restarting = this.supervisor.restartPending;
     const workers = this.workers;
     this.queue.takeWhere((task) => {
       const udfId = task.request.udfId;
+      const failure = this.registry.failure(udfId);
+      if (failure) {
+        task.reject(failure);
+        return true;
+      }
       // A worker that is starting, being ended (and so replaced), or about to be restarted will load every UDF in the registry.
       const servable = this.registry.has(udfId)
         && (restarting || workers.some((s) => s.canServe(udfId) || s.coming || s.state === 'stopping' || !s.executor.accepting));

@@ -3,13 +3,18 @@ import type { PyUdfError } from '../errors.js';
 import { type Executor, type ExecutorExit, type Launcher } from './executor.js';
 import { ExecutorSlot } from './executor-slot.js';
 
-/** Consecutive failed worker starts after which queued work fails instead of waiting. */
+/** Consecutive failed worker starts, for a reason a restart will not change, after which queued work fails instead of waiting. */
 export const MAX_START_FAILURES = 3;
 const MAX_RESTART_DELAY_MS = 5_000;
+/**
+ * A crash this long after the previous one (or after any batch succeeded since) starts a new run of
+ * crashes: the back-off starts again from zero.
+ */
+export const STABLE_PERIOD_MS = 10_000;
 
-/** No wait after a worker that served dies; 200 ms, 400 ms, … up to 5 s after consecutive failed starts. */
-export function restartDelayMs(startFailures: number): number {
-  return startFailures === 0 ? 0 : Math.min(100 * 2 ** startFailures, MAX_RESTART_DELAY_MS);
+/** No wait after a first failure; then 200 ms, 400 ms, … up to 5 s for each further one in a row. */
+export function restartDelayMs(failures: number): number {
+  return failures === 0 ? 0 : Math.min(100 * 2 ** failures, MAX_RESTART_DELAY_MS);
 }
 
 export interface SupervisorOptions {
@@ -17,8 +22,13 @@ export interface SupervisorOptions {
   readonly startTimeoutMs: number;
   /** Passed to each worker's `stop()` at shutdown. */
   readonly shutdownTimeoutMs: number;
-  /** Wait before launching a replacement, given consecutive failed starts. Default `restartDelayMs`. */
-  readonly restartDelay?: (startFailures: number) => number;
+  /**
+   * Wait before launching a replacement, given the failures in a row: failed starts, plus crashes of
+   * serving workers less than `stablePeriodMs` apart beyond the first. Default `restartDelayMs`.
+   */
+  readonly restartDelay?: (failures: number) => number;
+  /** Default STABLE_PERIOD_MS. */
+  readonly stablePeriodMs?: number;
 }
 
 /** What the scheduler does when a worker connects or exits. */
@@ -34,6 +44,10 @@ export class Supervisor<E extends Executor> {
   private restartCount = 0;
   private startFailures = 0;
   private lastStartError: PyUdfError | undefined;
+  private lastStartPermanent = false;
+  /** Crashes of serving workers, each less than the stable period after the one before. */
+  private crashStreak = 0;
+  private lastCrashAt = -Infinity;
   private stopping = false;
 
   constructor(
@@ -51,9 +65,12 @@ export class Supervisor<E extends Executor> {
     return this.restartTimers.size > 0;
   }
 
-  /** The last start error once workers failed to start MAX_START_FAILURES times in a row. */
+  /**
+   * The last start error once workers failed to start MAX_START_FAILURES times in a row for a reason
+   * a restart will not change (the environment): then waiting is pointless.
+   */
   get brokenStart(): PyUdfError | undefined {
-    return this.startFailures >= MAX_START_FAILURES ? this.lastStartError : undefined;
+    return this.startFailures >= MAX_START_FAILURES && this.lastStartPermanent ? this.lastStartError : undefined;
   }
 
   /** Launches `count` workers; resolves once all connected, rejects with the first start error. */
@@ -61,9 +78,14 @@ export class Supervisor<E extends Executor> {
     await Promise.all(Array.from({ length: count }, () => this.launch()));
   }
 
-  /** A worker got as far as serving: the back-off starts again from zero. */
+  /** A worker got as far as serving: the back-off for failed starts starts again from zero. */
   markServing(): void {
     this.startFailures = 0;
+  }
+
+  /** A batch succeeded: workers do serve between crashes, so crashes are no loop to back off from. */
+  markProgress(): void {
+    this.crashStreak = 0;
   }
 
   /** Ends a worker at once; it takes no new work meanwhile. */
@@ -107,7 +129,10 @@ export class Supervisor<E extends Executor> {
         if (wasStarting) {
           this.startFailures++;
           this.lastStartError = exit.startError(timedOut ? `, as it did not connect within startTimeoutMs=${startTimeoutMs}` : ' before it was ready');
+          this.lastStartPermanent = exit.permanent && !timedOut;
           reject(this.lastStartError);
+        } else if (!this.stopping) {
+          this.countCrash();
         }
         if (!this.stopping) this.scheduleRestart();
         this.events.exited(slot, exit);
@@ -115,9 +140,16 @@ export class Supervisor<E extends Executor> {
     });
   }
 
+  private countCrash(): void {
+    const now = performance.now();
+    if (now - this.lastCrashAt > (this.options.stablePeriodMs ?? STABLE_PERIOD_MS)) this.crashStreak = 0;
+    this.crashStreak++;
+    this.lastCrashAt = now;
+  }
+
   private scheduleRestart(): void {
-    // Back off on repeated start failures, so a broken environment does not spin the CPU.
-    const delay = (this.options.restartDelay ?? restartDelayMs)(this.startFailures);
+    // Back off on repeated failures, so a broken environment or a crash loop does not spin the CPU.
+    const delay = (this.options.restartDelay ?? restartDelayMs)(this.startFailures + Math.max(0, this.crashStreak - 1));
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
       if (this.stopping) return;

@@ -9,10 +9,14 @@ import { type Executor, type ExecutorExit, ExecutorLostError, type Launcher } fr
 export type RunBehaviour = (task: BatchTask, worker: FakeWorker) => Table | Error | 'hold';
 
 export interface FakeBehaviour {
-  /** Whether a launched worker connects (default: at once), or dies before it is ready. */
-  readonly start?: (worker: FakeWorker) => 'connect' | 'die' | 'never';
+  /**
+   * Whether a launched worker connects (default: at once), dies before it is ready (`'die-env'`: for a
+   * reason a restart will not change, such as a missing package), or never connects.
+   */
+  readonly start?: (worker: FakeWorker) => 'connect' | 'die' | 'die-env' | 'never';
   readonly run?: RunBehaviour;
-  readonly register?: (udfId: number, spec: UdfSpec, worker: FakeWorker) => Error | undefined;
+  /** An error `init` raises, `'die'` for an init that kills the worker, or undefined for success. */
+  readonly register?: (udfId: number, spec: UdfSpec, worker: FakeWorker) => Error | 'die' | undefined;
   /**
    * When a worker dies, whether `exited` resolves before its held batches are rejected (the default)
    * or after: the scheduler must not depend on either order.
@@ -27,9 +31,9 @@ export function doubled(task: BatchTask): Table {
 }
 
 export class FakeExit implements ExecutorExit {
-  constructor(readonly workerId: string, readonly signal: string | undefined) {}
-  crashError(attempts: number): PyUdfError {
-    return new WorkerCrashedError({ workerId: this.workerId, exitCode: undefined, signal: this.signal, stderrTail: [], attempts });
+  constructor(readonly workerId: string, readonly signal: string | undefined, readonly permanent = false) {}
+  crashError(attempts: number, detail = ''): PyUdfError {
+    return new WorkerCrashedError({ workerId: this.workerId, exitCode: undefined, signal: this.signal, stderrTail: [], attempts, detail });
   }
   startError(detail: string): PyUdfError {
     return new WorkerCrashedError({ workerId: this.workerId, exitCode: 1, signal: undefined, stderrTail: ['boom'], detail });
@@ -61,7 +65,7 @@ export class FakeWorker implements Executor {
     const start = behaviour.start?.(this) ?? 'connect';
     queueMicrotask(() => {
       if (start === 'connect') this.connect();
-      else if (start === 'die') this.die();
+      else if (start === 'die' || start === 'die-env') this.die('SIGKILL', start === 'die-env');
     });
   }
 
@@ -76,6 +80,12 @@ export class FakeWorker implements Executor {
   async register(udfId: number, spec: UdfSpec): Promise<void> {
     this.assertAlive();
     const error = this.behaviour.register?.(udfId, spec, this);
+    if (error === 'die') {
+      // The UDF's init kills the worker.
+      const exited = this.exited;
+      this.die();
+      throw new ExecutorLostError(await exited);
+    }
     if (error) throw error;
     this.registered.add(udfId);
   }
@@ -103,10 +113,10 @@ export class FakeWorker implements Executor {
   }
 
   /** The worker process ends: whatever it holds is lost. */
-  die(signal = 'SIGKILL'): void {
+  die(signal = 'SIGKILL', permanent = false): void {
     if (this.dead) return;
     this.dead = true;
-    const exit = new FakeExit(this.id, signal);
+    const exit = new FakeExit(this.id, signal, permanent);
     const exitFirst = this.behaviour.exitFirst ?? true;
     if (exitFirst) this.exit(exit);
     for (const held of this.held.splice(0)) held.reject(new ExecutorLostError(exit));
