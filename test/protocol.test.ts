@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../src/index.js';
 import {
-  CALL, decodeHeader, decodeJson, encodeHeader, HEADER_SIZE, KIND_NAMES, MAGIC, SHUTDOWN, VERSION,
+  CALL, decodeErrorPayload, decodeHeader, decodeJson, encodeHeader, HEADER_SIZE, KIND_NAMES, MAGIC, SHUTDOWN, VERSION,
 } from '../src/protocol/wire.js';
 
 describe('header frame', () => {
@@ -46,5 +46,30 @@ describe('JSON body', () => {
     expect(() => decodeJson(Buffer.from('{"pid":1}'), 'READY', ['pid', 'python'])).toThrow(/lacks python/);
     expect(() => decodeJson(undefined, 'ERROR', [])).toThrow(ProtocolError);
     expect(decodeJson(Buffer.from('{"pid":1}'), 'READY', ['pid'])).toEqual({ pid: 1 });
+  });
+});
+
+describe('ERROR body', () => {
+  const valid = { kind: 'python', phase: 'apply', type: 'ValueError', message: 'm', traceback: 't', frames: [{ file: 'm.py', line: 3, function: 'apply' }] };
+  const body = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+  it('accepts what the worker sends, a frame with no line number included', () => {
+    expect(decodeErrorPayload(body(valid))).toEqual(valid);
+    const noLine = { ...valid, frames: [{ file: '<m>', line: null, function: '<module>' }] };
+    expect(decodeErrorPayload(body(noLine)).frames[0]!.line).toBeNull();
+    expect(decodeErrorPayload(body({ ...valid, kind: 'protocol', phase: null, frames: [] })).phase).toBeNull();
+  });
+
+  it.each([
+    ['frames not an array', { ...valid, frames: 'x' }, /"frames" must be an array/],
+    ['a frame without a file', { ...valid, frames: [{ line: 1, function: 'f' }] }, /each of "frames"/],
+    ['a frame that is null', { ...valid, frames: [null] }, /each of "frames"/],
+    ['a line that is a string', { ...valid, frames: [{ file: 'f', line: '1', function: 'f' }] }, /each of "frames"/],
+    ['an unknown kind', { ...valid, kind: 'oops' }, /"kind" must be/],
+    ['an unknown phase', { ...valid, phase: 'run' }, /"phase" must be/],
+    ['a message that is not a string', { ...valid, message: 42 }, /"message" must be a string/],
+  ])('rejects %s with ProtocolError, not a raw TypeError', (_, value, message) => {
+    expect(() => decodeErrorPayload(body(value))).toThrow(ProtocolError);
+    expect(() => decodeErrorPayload(body(value))).toThrow(message);
   });
 });

@@ -80,28 +80,46 @@ def _schema_message(view: memoryview) -> bytes | None:
 
 
 def read_ipc_stream(data: Any, schemas: SchemaCache | None = None) -> tuple[pa.Schema, list[pa.RecordBatch]]:
-    """Read a complete Arrow IPC stream without copying.
+    """Read a complete Arrow IPC stream without copying, and check it before anyone uses it.
 
     `data` is a zmq.Frame (received with copy=False) or any buffer-protocol object. The returned
     batches' buffers point into that memory and keep it alive through the pa.Buffer they hold. With a
-    SchemaCache, a schema seen before is not decoded again.
+    SchemaCache, a schema seen before is not decoded again. Every batch is validated in full (lengths,
+    offsets and buffer sizes against the body, UTF-8 in strings): the bytes are untrusted, and a batch
+    whose offsets point past its buffers would make the UDF read memory it does not own. Whatever is
+    wrong with the bytes is a ProtocolError (section 5), never another exception.
     """
     view = memoryview(getattr(data, "buffer", data)).cast("B")  # a zmq.Frame's memory is its .buffer
     buffer = pa.py_buffer(view)
     try:
         message = _schema_message(view) if schemas is not None else None
-        schema = schemas.schema(message) if schemas is not None and message is not None else None
-        if schema is not None and message is not None:
-            batches = _read_batches(buffer.slice(len(message)), schema)
-            if batches is not None:
-                return schema, batches
-        reader = pa.ipc.open_stream(buffer)
-        batches = list(reader)
-    except (pa.ArrowException, ValueError, TypeError, EOFError) as exc:
+        known = schemas.schema(message) if schemas is not None and message is not None else None
+        batches = None
+        if known is not None and message is not None:
+            batches = _read_batches(buffer.slice(len(message)), known)
+        schema: pa.Schema
+        if known is not None and batches is not None:
+            schema = known
+        else:
+            reader = pa.ipc.open_stream(buffer)
+            schema = reader.schema
+            batches = list(reader)
+            if schemas is not None and message is not None and not _has_dictionaries(schema.types):
+                schemas.remember(schema, message)
+        _check_names(schema)
+        for batch in batches:
+            batch.validate(full=True)
+    # pyarrow reports bad bytes as ArrowInvalid, OSError (ArrowIOError), ValueError, EOFError, and more.
+    except Exception as exc:
         raise ProtocolError(f"body is not a readable Arrow IPC stream: {exc}") from exc
-    if schemas is not None and message is not None and not _has_dictionaries(reader.schema.types):
-        schemas.remember(reader.schema, message)
-    return reader.schema, batches
+    return schema, batches
+
+
+def _check_names(fields: Any) -> None:
+    """Decode every field name, nested ones included: a name that is not UTF-8 raises here, not in the UDF."""
+    for field in fields:
+        _ = field.name
+        _check_names(field.type.field(i) for i in range(field.type.num_fields))
 
 
 def _read_batches(body: pa.Buffer, schema: pa.Schema) -> list[pa.RecordBatch] | None:

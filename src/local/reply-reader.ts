@@ -2,7 +2,7 @@
 import type { Table } from 'apache-arrow';
 import { ProtocolError, PythonError, type PyUdfError } from '../errors.js';
 import { StreamDecoder } from '../protocol/arrow-ipc.js';
-import { decodeJson, ERROR_PAYLOAD_KEYS, type ErrorPayload, FLAG_BODY_IN_FILE, type Header } from '../protocol/wire.js';
+import { decodeErrorPayload, FLAG_BODY_IN_FILE, type Header } from '../protocol/wire.js';
 import type { SharedMemoryFiles } from '../transport/shared-memory.js';
 
 export class ReplyReader {
@@ -36,7 +36,7 @@ export class ReplyReader {
 
   /** The typed error an ERROR payload describes. */
   error(frame: Uint8Array | undefined, udf: string, batchIndex?: number): PyUdfError {
-    const payload = decodeJson<ErrorPayload>(frame, 'ERROR', ERROR_PAYLOAD_KEYS);
+    const payload = decodeErrorPayload(frame);
     if (payload.kind === 'protocol') {
       return new ProtocolError(`worker rejected a message of UDF "${udf}": ${payload.message}`);
     }

@@ -116,6 +116,29 @@ export function decodeJson<T>(frame: Uint8Array | undefined, what: string, requi
 export const WORKER_INFO_KEYS = ['pid', 'python', 'pyarrow', 'pyzmq'] as const;
 export const ERROR_PAYLOAD_KEYS = ['kind', 'type', 'message', 'traceback'] as const;
 
+const PHASES: readonly (ErrorPayload['phase'])[] = ['load', 'init', 'apply', null];
+
+/** Decodes an ERROR body (§3.5), checking every field's type: a worker's bytes are untrusted. */
+export function decodeErrorPayload(frame: Uint8Array | undefined): ErrorPayload {
+  const payload = decodeJson<Record<string, unknown>>(frame, 'ERROR', ERROR_PAYLOAD_KEYS);
+  const bad = (what: string): ProtocolError => new ProtocolError(`ERROR body: ${what}`);
+  if (payload['kind'] !== 'python' && payload['kind'] !== 'protocol') throw bad('"kind" must be "python" or "protocol"');
+  for (const key of ['type', 'message', 'traceback'] as const) {
+    if (typeof payload[key] !== 'string') throw bad(`"${key}" must be a string`);
+  }
+  const phase = payload['phase'] ?? null;
+  if (!PHASES.includes(phase as ErrorPayload['phase'])) throw bad('"phase" must be "load", "init", "apply" or null');
+  const frames = payload['frames'] ?? [];
+  if (!Array.isArray(frames)) throw bad('"frames" must be an array');
+  for (const entry of frames as unknown[]) {
+    const { file, line, function: fn } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof entry !== 'object' || typeof file !== 'string' || typeof fn !== 'string' || !(line === null || Number.isSafeInteger(line))) {
+      throw bad('each of "frames" must be {"file": string, "line": integer or null, "function": string}');
+    }
+  }
+  return { ...(payload as unknown as ErrorPayload), phase: phase as ErrorPayload['phase'], frames: frames as ErrorPayload['frames'] };
+}
+
 // §4 Worker process exit statuses
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
