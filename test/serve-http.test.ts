@@ -140,6 +140,33 @@ describe('createServer around a registered UDF', () => {
     expect(await (await fetch(`${url}/v2`)).json()).toEqual({ name: 'pyudf', version: expect.stringMatching(/^\d+\.\d+\.\d+/), extensions: ['binary_tensor_data'] });
   });
 
+  it('refuses hostile JSON tensors with 400 at once: 100k dimensions, 2^40 rows, data nested 100k deep', async () => {
+    const url = await start(new FakeUdf());
+    const post = (input: string) => fetch(`${url}/v2/models/fake/infer`, {
+      method: 'POST', body: `{"inputs": [{"name": "x", "datatype": "FP64", ${input}}]}`,
+    });
+    const started = Date.now();
+    const cases: [string, RegExp][] = [
+      [`"shape": [${Array.from({ length: 100_000 }, () => 1).join(',')}], "data": [1]`, /100000 dimensions; at most 32/],
+      [`"shape": [${2 ** 40}], "data": [1]`, /1099511627776 elements; at most 2147483647 fit in one request/],
+      [`"shape": [1], "data": ${'['.repeat(100_000)}1${']'.repeat(100_000)}`, /nested deeper than its 1 dimensions|not valid JSON/],
+    ];
+    for (const [input, message] of cases) {
+      const response = await post(input);
+      expect(response.status).toBe(400);
+      expect((await response.json() as { error: string }).error).toMatch(message);
+    }
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await fetch(`${url}/v2/health/live`)).status).toBe(200);
+  });
+
+  it('answers 500, not null, for an output that JSON cannot carry (Infinity), and sends it as binary data', async () => {
+    const url = await start(new FakeUdf());
+    const response = await infer(url, [1e308]);
+    expect(response.status).toBe(500);
+    expect((await response.json() as { error: string }).error).toMatch(/FP64 holding Infinity at element 0, .*binary data/);
+  });
+
   it('reports not ready while the UDF has no worker serving it, and leaves a given UDF open on close()', async () => {
     const udf = new FakeUdf();
     const url = await start(udf);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -108,11 +108,33 @@ def read_ipc_stream(data: Any, schemas: SchemaCache | None = None) -> tuple[pa.S
                 schemas.remember(schema, message)
         _check_names(schema)
         for batch in batches:
-            batch.validate(full=True)
+            _validate(batch)
     # pyarrow reports bad bytes as ArrowInvalid, OSError (ArrowIOError), ValueError, EOFError, and more.
     except Exception as exc:
         raise ProtocolError(f"body is not a readable Arrow IPC stream: {exc}") from exc
     return schema, batches
+
+
+_DECIMAL_OUT_OF_PRECISION = "does not fit in precision"
+
+
+def _validate(batch: pa.RecordBatch) -> None:
+    """Full validation, except that a decimal exceeding its declared precision is accepted: apache-arrow
+    JS writes such values, and they are wrong data, not memory out of bounds. Its column is then checked
+    structurally, and every other column in full."""
+    try:
+        batch.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        if _DECIMAL_OUT_OF_PRECISION not in str(exc):
+            raise
+        for i in range(batch.num_columns):
+            column = cast(Any, batch.column(i))
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid as inner:
+                if _DECIMAL_OUT_OF_PRECISION not in str(inner):
+                    raise
+                column.validate()
 
 
 def _check_names(fields: Any) -> None:

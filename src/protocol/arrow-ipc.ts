@@ -3,14 +3,26 @@
 // writer and reader: those cost 30-40 µs a batch, which is most of a one-row call. Streams with
 // dictionaries or compression go through apache-arrow's writer and reader unchanged.
 import {
-  DataType, type Field, makeData, MessageHeader, RecordBatch, RecordBatchStreamWriter, type Schema, Struct, Table,
+  type Data, DataType, type Field, makeData, type Null, MessageHeader, RecordBatch, RecordBatchStreamWriter, type Schema, Struct, Table,
   tableFromIPC,
 } from 'apache-arrow';
 import { AsyncByteQueue } from 'apache-arrow/io/stream';
-import { Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { _InternalEmptyPlaceholderRecordBatch as EmptyPlaceholder } from 'apache-arrow/recordbatch';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
+
+// The format says a Null column's null count is its length, and pyarrow's full validation (which every
+// worker runs on what it receives) checks it; apache-arrow's assembler writes 0. Its assembler pushes a
+// column's node just before it visits the column, so the Null visit corrects that last node. This serves
+// both our own stream layout and apache-arrow's writer, which we use for schemas with dictionaries.
+const assembleNull = VectorAssembler.prototype.visitNull;
+VectorAssembler.prototype.visitNull = function visitNull(this: VectorAssembler, data: Data<Null>) {
+  const nodes = this.nodes;
+  const last = nodes[nodes.length - 1];
+  if (last) nodes[nodes.length - 1] = new FieldNode(last.length, last.length);
+  return assembleNull.call(this, data);
+};
 
 /**
  * Chunks at least this large (column buffers) become frames of their own, handed to libzmq without

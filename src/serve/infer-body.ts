@@ -67,6 +67,10 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
   };
 }
 
+/** More dimensions than any model takes, and few enough that checking them costs nothing. */
+export const MAX_TENSOR_DIMS = 32;
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
 function parseInput(input: unknown, index: number): RequestTensor & { binarySize?: number } {
   if (!isObject(input)) throw new InvalidInputError(`inputs[${index}] must be an object with name, datatype, shape and data`);
   const { name, datatype, shape, data, parameters = {} } = input;
@@ -74,6 +78,14 @@ function parseInput(input: unknown, index: number): RequestTensor & { binarySize
   if (typeof datatype !== 'string') throw new InvalidInputError(`input "${name}" needs a "datatype"`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw new InvalidInputError(`input "${name}" needs a "shape": an array of non-negative integers`);
+  }
+  if (shape.length > MAX_TENSOR_DIMS) {
+    throw new InvalidInputError(`input "${name}" has a shape of ${shape.length} dimensions; at most ${MAX_TENSOR_DIMS} are accepted`);
+  }
+  // Elements are counted in 32-bit Arrow offsets and lengths: a larger tensor cannot be one request.
+  const elements = (shape as number[]).reduce((product, d) => product * d, 1);
+  if (elements > MAX_TENSOR_ELEMENTS) {
+    throw new InvalidInputError(`input "${name}" has shape [${shape.join(', ')}], ${elements} elements; at most ${MAX_TENSOR_ELEMENTS} fit in one request: send fewer rows per request`);
   }
   if (!isObject(parameters)) throw new InvalidInputError(`input "${name}": "parameters" must be an object`);
   const size = parameters['binary_data_size'];

@@ -165,7 +165,11 @@ function jsonNumbers(tensor: RequestTensor, count: number, datatype: OipDatatype
 /** JSON `data` flattened row-major; nested arrays are accepted as well as flat ones. */
 function jsonValues(tensor: RequestTensor, count: number): unknown[] {
   if (!Array.isArray(tensor.data)) throw new InvalidInputError(`input "${tensor.name}" has no data: give "data" as an array, or binary data`);
-  const values = (tensor.data as unknown[]).flat(Infinity);
+  // Nested no deeper than the shape: deeper nesting (which would also overflow a recursive flatten) is refused.
+  const values = (tensor.data as unknown[]).flat(Math.max(0, tensor.shape.length - 1));
+  if (values.some(Array.isArray)) {
+    throw new InvalidInputError(`input "${tensor.name}" has "data" nested deeper than its ${tensor.shape.length} dimensions (shape ${shapeText(tensor.shape)})`);
+  }
   if (values.length !== count) {
     throw new InvalidInputError(`input "${tensor.name}" has ${values.length} values; shape ${shapeText(tensor.shape)} needs ${count}`);
   }

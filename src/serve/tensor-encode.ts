@@ -39,7 +39,16 @@ export function columnToTensor(name: string, column: Vector, binary: boolean, ud
     const size = chunks.reduce((sum, c) => sum + c.byteLength, 0);
     return { tensor: { name, datatype, shape, parameters: { binary_data_size: size } }, chunks };
   }
-  return { tensor: { name, datatype, shape, data: leaves.flatMap((leaf) => leafJson(leaf, datatype)) }, chunks: [] };
+  const data = leaves.flatMap((leaf) => leafJson(leaf, datatype));
+  // JSON has no NaN or Infinity (JSON.stringify would write null): say so rather than answer wrong numbers.
+  const bad = datatype.startsWith('FP') ? data.findIndex((value) => !Number.isFinite(value)) : -1;
+  if (bad >= 0) {
+    throw new SchemaError({
+      side: 'output', column: name, udf, actual: `${datatype} holding ${String(data[bad])} at element ${bad}`,
+      expected: 'finite numbers in JSON (ask for it as binary data, "binary_data": true, or as Arrow, which carry NaN and Infinity)',
+    });
+  }
+  return { tensor: { name, datatype, shape, data }, chunks: [] };
 }
 
 /**
