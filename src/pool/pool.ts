@@ -51,8 +51,10 @@ export class Pool<S extends BackendStats = LocalBackendStats> implements AsyncDi
   }
 
   /**
-   * Loads a Python module (or inline code) in every worker and calls its `init(conf)` once per worker.
-   * Rejects with PythonError if loading or `init` fails anywhere; nothing stays registered then.
+   * Loads a Python module (or inline code) in every worker and calls its `init(conf)` once per worker;
+   * resolves once `init` ran on at least one (with every worker restarting, it waits for the first).
+   * Rejects with PythonError if loading or `init` fails anywhere, or WorkerCrashedError if every worker
+   * it was sent to died; nothing stays registered then (protocol.md §8).
    */
   async register<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap>(
     options: RegisterOptions<In, Out>,
