@@ -16,10 +16,20 @@ export async function writeParquet(batches: AsyncIterable<RecordBatch>, sink: By
   const first = await iterator.next();
   if (first.done) return;
   let pending: RecordBatch | undefined = first.value;
+  // parquet-wasm ends its output normally when its input stream errors, which would make a file of the
+  // rows before the failure look complete: the source's error is kept and thrown once the output ends.
+  let failure: { readonly error: unknown } | undefined;
   // A pull source: parquet-wasm asks for the next batch only when it has encoded the last one.
   const input = new ReadableStream<unknown>({
     async pull(controller) {
-      const next = pending ? { done: false as const, value: pending } : await iterator.next();
+      let next: IteratorResult<RecordBatch>;
+      try {
+        next = pending ? { done: false as const, value: pending } : await iterator.next();
+      } catch (error) {
+        failure ??= { error };
+        controller.error(error);
+        return;
+      }
       pending = undefined;
       if (next.done) {
         controller.close();
@@ -35,7 +45,12 @@ export async function writeParquet(batches: AsyncIterable<RecordBatch>, sink: By
     },
   }, { highWaterMark: 0 });
   const output = await wasm.transformParquetStream(input, writerProperties(wasm, first.value.schema)) as ReadableStream<Uint8Array>;
-  for await (const chunk of output) await sink.write(chunk);
+  try {
+    for await (const chunk of output) await sink.write(chunk);
+  } catch (error) {
+    failure ??= { error };
+  }
+  if (failure) throw failure.error;
 }
 
 function writerProperties(wasm: Wasm, schema: Schema): ReturnType<InstanceType<Wasm['WriterPropertiesBuilder']>['build']> {

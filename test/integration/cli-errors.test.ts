@@ -50,6 +50,22 @@ describe('pyudf exit codes', () => {
     expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);
   });
 
+  it.each(['parquet', 'csv', 'arrow'])('1 and no %s file when apply() raises late in the input, after output was written', async (format) => {
+    writeFileSync(file('late.py'), 'def apply(state, batch):\n    if max(batch.column(0).to_pylist()) >= 250_000:\n        raise ValueError("late failure")\n    return batch\n');
+    execFileSync(PYTHON, ['-c', `
+import pyarrow as pa
+t = pa.table({"x": pa.array(range(300_000), pa.float64())})
+with pa.OSFile(${JSON.stringify(file('long.arrows'))}, "wb") as f, pa.ipc.new_stream(f, t.schema) as w:
+    w.write_table(t, max_chunksize=10_000)
+`]);
+    const out = file(`late.${format}`);
+    const result = await runCli(['apply', file('late.py'), '--workers', '1', '--batch-size', '10000', '-i', file('long.arrows'), '-o', out]);
+    expect(result.stderr).toContain('pyudf: ValueError: late failure');
+    expect(result.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);
+  });
+
   it.each([
     ['an unknown flag', ['apply', fixture('identity.py'), '-i', 'x.csv', '-o', 'y.csv', '--frobnicate'], /unknown option '--frobnicate'/],
     ['a missing input file', ['apply', fixture('identity.py'), '-i', 'missing.parquet', '-o', 'y.csv'], /no such file: .*missing\.parquet/],
