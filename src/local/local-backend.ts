@@ -23,6 +23,7 @@ export interface LocalBackendSettings {
   readonly logger: Logger;
   readonly stderrTailLines: number;
   readonly sharedMemoryMinBytes: number | null;
+  readonly memoryLimitMb: number | null;
 }
 
 export interface WorkerStats {
@@ -55,7 +56,9 @@ export async function createLocalBackend(settings: LocalBackendSettings): Promis
   const env = workerEnv(settings.threadsPerWorker, settings.env);
   const transport = await RouterTransport.bind();
   const files = settings.sharedMemoryMinBytes === null ? undefined : await SharedMemoryFiles.create(settings.sharedMemoryMinBytes);
-  const launcher = new ProcessLauncher(transport, files, { python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines });
+  const launcher = new ProcessLauncher(transport, files, {
+    python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines, memoryLimitMb: settings.memoryLimitMb,
+  });
   const backend = new LocalBackend(python, launcher, new Scheduler(launcher, settings), files);
   await backend.start();
   return backend;

@@ -13,6 +13,8 @@ export interface ProcessLauncherOptions {
   readonly env: Record<string, string>;
   readonly logger: Logger;
   readonly stderrTailLines: number;
+  /** A worker whose resident memory passes this many MiB is killed; null: no limit. */
+  readonly memoryLimitMb: number | null;
 }
 
 export class ProcessLauncher implements Launcher<WorkerConnection> {
@@ -54,6 +56,7 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
       env: this.options.env,
       logger: this.options.logger,
       stderrTailLines: this.options.stderrTailLines,
+      memoryLimitMb: this.options.memoryLimitMb,
       sharedMemory: this.files ? { dir: this.files.dir, minBytes: this.files.minBytes } : undefined,
     });
     this.connections.set(id, connection);

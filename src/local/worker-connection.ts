@@ -10,6 +10,7 @@ import {
 } from '../protocol/wire.js';
 import { type Executor, type ExecutorExit, ExecutorLostError } from '../scheduler/executor.js';
 import type { ReplyReader } from './reply-reader.js';
+import { watchMemory } from './memory-watch.js';
 import { LocalWorkerExit } from './worker-exit.js';
 import { WorkerProcess, type WorkerProcessOptions } from './worker-process.js';
 
@@ -35,13 +36,25 @@ export class WorkerConnection implements Executor {
   private info: WorkerInfo | undefined;
   private protocolError: ProtocolError | undefined;
   private killed = false;
+  /** Set when the worker was killed for using more than memoryLimitMb: what it used, and the limit. */
+  private memory: { readonly usedMb: number; readonly limitMb: number } | undefined;
   private markStarted!: () => void;
 
-  constructor(private readonly link: WorkerLink, options: WorkerProcessOptions) {
+  constructor(private readonly link: WorkerLink, options: WorkerProcessOptions & { readonly memoryLimitMb?: number | null }) {
     this.process = new WorkerProcess(options);
     this.started = new Promise((resolve) => { this.markStarted = resolve; });
+    const { memoryLimitMb } = options;
+    const pid = this.process.pid;
+    const stopWatching = memoryLimitMb && pid !== undefined
+      ? watchMemory(pid, memoryLimitMb, (usedMb) => {
+        this.memory = { usedMb, limitMb: memoryLimitMb };
+        link.logger(`used ${Math.round(usedMb)} MB, over memoryLimitMb=${memoryLimitMb}: killing it`, { level: 'error', source: this.id });
+        this.kill();
+      })
+      : undefined;
     this.exited = this.process.exited.then((exit) => {
-      const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError);
+      stopWatching?.();
+      const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError, this.memory);
       const lost = new ExecutorLostError(report);
       for (const request of this.pending.values()) request.reject(lost);
       this.pending.clear();

@@ -39,6 +39,11 @@ export interface PoolOptions {
    * or full, use the socket. Default 1 MiB; `null` keeps every result on the socket.
    */
   readonly sharedMemoryMinBytes?: number | null;
+  /**
+   * A worker whose resident memory passes this many MiB (sampled every 100 ms) is killed and replaced;
+   * the batch it ran fails with a WorkerCrashedError that says so (after its retries). Default null: no limit.
+   */
+  readonly memoryLimitMb?: number | null;
 }
 
 export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'python'>> & { readonly python: string | undefined };
@@ -58,7 +63,9 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
     logger: options.logger ?? defaultLogger,
     stderrTailLines: options.stderrTailLines ?? 50,
     sharedMemoryMinBytes: options.sharedMemoryMinBytes === undefined ? DEFAULT_SHARED_MEMORY_MIN_BYTES : options.sharedMemoryMinBytes,
+    memoryLimitMb: options.memoryLimitMb ?? null,
   };
+  if (resolved.memoryLimitMb !== null) positiveInteger('memoryLimitMb', resolved.memoryLimitMb);
   if (resolved.sharedMemoryMinBytes !== null) nonNegativeInteger('sharedMemoryMinBytes', resolved.sharedMemoryMinBytes);
   if (resolved.threadsPerWorker !== null) positiveInteger('threadsPerWorker', resolved.threadsPerWorker);
   positiveInteger('maxInFlightPerWorker', resolved.maxInFlightPerWorker);

@@ -115,6 +115,18 @@ describe('crashes', () => {
     expect(applies).toBeGreaterThanOrEqual(10);
   });
 
+  it('kills a worker whose memory passes memoryLimitMb, says so, and serves the next call on its replacement', async () => {
+    const pool = await startPool({ workers: 1, memoryLimitMb: 250, retries: 0 });
+    const code = 'import time\nimport numpy as np\ndef apply(state, batch):\n    if batch.column(0)[0].as_py() > 0:\n'
+      + '        hog = np.ones(500 * 2**20 // 8)\n        time.sleep(2)\n    return batch\n';
+    const udf = await pool.register({ code });
+    const error = await udf.apply(tableFromArrays({ x: Float64Array.of(1) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/killed by SIGKILL after using \d+ MB, over memoryLimitMb=250 \(raise the limit/);
+    expect((await udf.apply(rows(1))).numRows).toBe(1);
+    expect(pool.restarts).toBe(1);
+  });
+
   it('reports a segfault by signal with the Python stack that faulthandler dumped', async () => {
     const pool = await startPool({ workers: 1, retries: 0 });
     const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'segfault' } });
