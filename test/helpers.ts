@@ -51,7 +51,8 @@ const tempDirs: string[] = [];
 
 /** A fresh private directory under the OS temp dir, removed once the test file's tests are done. */
 export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `pyudf-${prefix}-`));
+  // The run's mark (test/leftovers.ts) lets the run check that it removed every directory it made.
+  const dir = mkdtempSync(path.join(os.tmpdir(), `pyudf-${prefix}${process.env['PYUDF_TEST_RUN'] ?? '-'}`));
   tempDirs.push(dir);
   return dir;
 }

@@ -18,12 +18,21 @@ function ours(): string[] {
   });
 }
 
+/** Names the temp directories of this run (test/helpers.ts tempDir()), so that another run's are not taken for ours. */
+export const RUN_ENV = 'PYUDF_TEST_RUN';
+
 export default function setup(): () => void {
   const before = new Set(ours());
+  const run = `-run${process.pid}-`;
+  process.env[RUN_ENV] = run;
   return () => {
     // What a pool killed by a test (SIGKILL of its Node process) left is the next pool's to remove: do that now.
     for (const root of ROOTS) removeAbandoned(root);
-    const left = ours().filter((entry) => !before.has(entry));
+    const added = ours().filter((entry) => !before.has(entry));
+    const others = added.filter((entry) => !entry.includes(run));
+    // Another test run on this machine may be making its own: named, not failed on.
+    if (others.length) process.stderr.write(`pyudf directories that appeared during the run, not this run's: ${others.join(', ')}\n`);
+    const left = added.filter((entry) => entry.includes(run));
     if (left.length === 0) return;
     // vitest reports an error thrown here but still exits 0: set the exit code as well.
     process.exitCode = 1;

@@ -21,9 +21,9 @@ from .host import UdfError, UdfHost
 from .result_files import ResultFiles
 
 
-def worker_info() -> p.WorkerInfo:
-    """The READY body (section 3.1)."""
-    return {
+def worker_info(token: str | None = None) -> p.WorkerInfo:
+    """The READY body (section 3.1), with the pool's secret when the worker was given one."""
+    info: p.WorkerInfo = {
         "pid": os.getpid(),
         "python": platform.python_version(),
         "pyarrow": pa.__version__,
@@ -31,22 +31,30 @@ def worker_info() -> p.WorkerInfo:
         # numpy 2's stubs type it with typing.LiteralString, which pyright's Python 3.10 lacks.
         "numpy": np.__version__,  # pyright: ignore[reportUnknownMemberType]
     }
+    if token is not None:
+        info["token"] = token
+    return info
 
 
 class MessageLoop:
     """Serves one pool connection with the UDFs of one UdfHost."""
 
     def __init__(
-        self, socket: zmq.Socket[Any], files: ResultFiles | None = None, host: UdfHost | None = None
+        self,
+        socket: zmq.Socket[Any],
+        files: ResultFiles | None = None,
+        host: UdfHost | None = None,
+        token: str | None = None,
     ) -> None:
         self._socket = socket
+        self._token = token
         self._files = files
         self._host = host if host is not None else UdfHost()
         self._schemas = ipc.SchemaCache()
 
     def run(self) -> None:
         """Send READY, then answer messages until SHUTDOWN."""
-        self._send(p.encode_header(p.READY), p.encode_json(worker_info()))
+        self._send(p.encode_header(p.READY), p.encode_json(worker_info(self._token)))
         while True:
             frames: list[zmq.Frame] = self._socket.recv_multipart(copy=False)
             try:

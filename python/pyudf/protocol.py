@@ -110,14 +110,19 @@ def decode_header(buf: BytesLike) -> Header:
 # ---- 3.1 - 3.5 JSON bodies -------------------------------------------------------------------------
 
 
-class WorkerInfo(TypedDict):
-    """The READY body (section 3.1). The pool ignores keys it does not know."""
-
+class _WorkerVersions(TypedDict):
     pid: int
     python: str
     pyarrow: str
     pyzmq: str
     numpy: str
+
+
+class WorkerInfo(_WorkerVersions, total=False):
+    """The READY body (section 3.1). The pool ignores keys it does not know."""
+
+    # The pool's secret, given on stdin (section 4); present when the worker was started with --token-stdin.
+    token: str
 
 
 class UdfSpecMessage(TypedDict):

@@ -22,6 +22,7 @@ EXIT_USAGE = 2
 EXIT_ENV = 3
 REQUIRED_MODULES = ("pyarrow", "zmq", "numpy")
 _PR_SET_PDEATHSIG = 1
+_MAX_TOKEN_BYTES = 256
 
 
 def _worker_id(text: str) -> str:
@@ -36,6 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--id", required=True, type=_worker_id, help="routing id, w<N>")
     parser.add_argument("--shm-dir", help="the pool's directory for large results (section 3.7)")
     parser.add_argument("--shm-min-bytes", type=int, default=1 << 20, help="results this large use files")
+    parser.add_argument(
+        "--token-stdin", action="store_true", help="read the pool's secret from stdin (section 4)"
+    )
     return parser.parse_args(argv)  # exits with status 2 on bad arguments
 
 
@@ -84,6 +88,31 @@ def _watch_stdin() -> None:
     threading.Thread(target=watch, name="pyudf-stdin-watch", daemon=True).start()
 
 
+def read_token() -> str | None:
+    """The pool's secret: the first line of stdin, read before anything else reads it (section 4)."""
+    line = b""
+    while not line.endswith(b"\n") and len(line) <= _MAX_TOKEN_BYTES:
+        chunk = os.read(0, 1)
+        if not chunk:
+            return None
+        line += chunk
+    token = line.strip().decode("ascii", errors="replace")
+    return token or None
+
+
+def _warm_up() -> None:
+    """Pay pyarrow's lazy imports now, before READY, rather than in the first batch.
+
+    pyarrow checks numpy input for pandas objects by importing pandas when it is installed: 0.42 s here,
+    which landed in the first batch of every new worker (a slow first call, and a long window in which
+    a worker dying takes that batch with it).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    pa.RecordBatch.from_pydict({"x": np.zeros(1)})
+
+
 def main(argv: list[str]) -> int:
     parent = os.getppid()
     args = parse_args(argv)
@@ -96,10 +125,15 @@ def main(argv: list[str]) -> int:
     _ask_kernel_for_pdeathsig()
     if os.getppid() != parent:
         return EXIT_OK  # the parent died before the kernel was told to signal us
+    token = read_token() if args.token_stdin else None
+    if args.token_stdin and token is None:
+        return EXIT_OK  # stdin ended before the secret: the pool is gone
     _watch_stdin()
     # The pool owns this process: a terminal's Ctrl-C reaches the whole process group and must not
     # kill workers while the pool drains them. The pool stops workers with SHUTDOWN or a kill.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    _warm_up()
 
     import zmq
 
@@ -119,7 +153,7 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     try:
         files = ResultFiles(os.path.abspath(args.shm_dir), args.shm_min_bytes) if args.shm_dir else None
-        MessageLoop(socket, files).run()
+        MessageLoop(socket, files, token=token).run()
     finally:
         socket.close(linger=0)
         context.term()

@@ -1,4 +1,5 @@
 // Starts local worker processes on the pool's socket and routes each incoming message to its worker's handle.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { Launcher } from '../scheduler/executor.js';
 import type { RouterTransport } from '../transport/router.js';
@@ -23,6 +24,8 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
   private readonly link: WorkerLink;
   private readonly receiving: Promise<void>;
   private nextRequest = 1;
+  /** Proves a peer on the socket is a worker this pool started (protocol.md §4). */
+  private readonly token = randomBytes(32).toString('hex');
 
   constructor(
     private readonly transport: RouterTransport,
@@ -57,6 +60,7 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
       logger: this.options.logger,
       stderrTailLines: this.options.stderrTailLines,
       memoryLimitMb: this.options.memoryLimitMb,
+      token: this.token,
       sharedMemory: this.files ? { dir: this.files.dir, minBytes: this.files.minBytes } : undefined,
     });
     this.connections.set(id, connection);

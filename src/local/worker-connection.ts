@@ -1,4 +1,5 @@
 // The handle of one local worker: its child process and its requests over the socket. The only code that touches the child.
+import { timingSafeEqual } from 'node:crypto';
 import type { Table } from 'apache-arrow';
 import { ProtocolError } from '../errors.js';
 import type { UdfSpec } from '../backend/backend.js';
@@ -40,7 +41,10 @@ export class WorkerConnection implements Executor {
   private memory: { readonly usedMb: number; readonly limitMb: number } | undefined;
   private markStarted!: () => void;
 
-  constructor(private readonly link: WorkerLink, options: WorkerProcessOptions & { readonly memoryLimitMb?: number | null }) {
+  constructor(
+    private readonly link: WorkerLink,
+    private readonly options: WorkerProcessOptions & { readonly memoryLimitMb?: number | null },
+  ) {
     this.process = new WorkerProcess(options);
     this.started = new Promise((resolve) => { this.markStarted = resolve; });
     const { memoryLimitMb } = options;
@@ -116,6 +120,13 @@ export class WorkerConnection implements Executor {
     }
   }
 
+  private tokenMatches(token: unknown): boolean {
+    const expected = this.options.token;
+    if (expected === undefined) return true;
+    if (typeof token !== 'string' || token.length !== expected.length) return false;
+    return timingSafeEqual(Buffer.from(token), Buffer.from(expected));
+  }
+
   private control(kind: typeof REGISTER | typeof UNREGISTER, udfId: number, udfName: string, body: Buffer[]): Promise<void> {
     return this.request((requestId, resolve, reject) => {
       this.pending.set(requestId, { kind: 'control', udfName, resolve, reject });
@@ -137,7 +148,14 @@ export class WorkerConnection implements Executor {
     switch (header.kind) {
       case READY: {
         if (this.info) throw new ProtocolError('READY sent twice');
-        this.info = decodeJson<WorkerInfo>(frames[1], 'READY', WORKER_INFO_KEYS);
+        const info = decodeJson<WorkerInfo & { readonly token?: unknown }>(frames[1], 'READY', WORKER_INFO_KEYS);
+        if (!this.tokenMatches(info.token)) {
+          // Some other process connected under this worker's id: it gets nothing, and the worker's start times out.
+          this.link.logger(`a peer without this pool's token connected as ${this.id}; nothing is sent to it`, { level: 'error', source: 'pool' });
+          return;
+        }
+        const { token: _, ...versions } = info;
+        this.info = versions;
         this.markStarted();
         return;
       }

@@ -24,6 +24,8 @@ export interface WorkerProcessOptions {
   readonly stderrTailLines: number;
   /** Where large results go as files, and from what size (protocol.md §3.7); undefined: socket only. */
   readonly sharedMemory: { readonly dir: string; readonly minBytes: number } | undefined;
+  /** The pool's secret, written as the first line of the worker's stdin (never in argv or env, which other processes can read). */
+  readonly token?: string;
 }
 
 export class WorkerProcess {
@@ -36,6 +38,7 @@ export class WorkerProcess {
   constructor(private readonly options: WorkerProcessOptions) {
     this.id = options.id;
     this.child = spawnWorker(options);
+    if (options.token !== undefined) this.child.stdin?.write(`${options.token}\n`, () => undefined);
     const drained = Promise.all([this.forwardLines('stdout'), this.forwardLines('stderr')]);
     // Wait for the pipes to drain too, so a crash report holds the very last stderr lines.
     this.exited = Promise.all([this.child, drained]).then(([result]) => {
@@ -107,10 +110,11 @@ function spawnWorker(options: WorkerProcessOptions) {
   const entry = options.entry ?? DEFAULT_WORKER_ENTRY;
   const args = ['-u', '-X', 'faulthandler', ...entry, '--endpoint', options.endpoint, '--id', options.id];
   if (options.sharedMemory) args.push('--shm-dir', options.sharedMemory.dir, '--shm-min-bytes', String(options.sharedMemory.minBytes));
+  if (options.token !== undefined) args.push('--token-stdin');
   return execa(options.python, args, {
     env: options.env,
     extendEnv: false,
-    // The worker never gets input on stdin: the pipe only tells it, by closing, that we are gone.
+    // The worker gets only the pool's secret on stdin; otherwise the pipe tells it, by closing, that we are gone.
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

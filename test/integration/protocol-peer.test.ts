@@ -3,8 +3,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '../../src/index.js';
-import { fixture, startPool, tempDir } from '../helpers.js';
+import { ProtocolError, WorkerCrashedError } from '../../src/index.js';
+import { type CapturedLog, fixture, startPool, tempDir } from '../helpers.js';
 
 // Replacing PYTHONPATH makes `python -m pyudf.worker` start the rogue worker instead of ours.
 // outside-file names this file as its result: the pool must refuse it, and must not delete it.
@@ -20,6 +20,15 @@ describe('protocol violations by a worker', () => {
     const error = await startPool(rogue('version')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProtocolError);
     expect((error as ProtocolError).message).toMatch(/peer speaks version 3, this side speaks 2/);
+  });
+
+  it('sends nothing to a peer whose READY lacks the pool\'s token, and logs it', async () => {
+    const logs: CapturedLog[] = [];
+    const error = await startPool({ ...rogue('no-token'), startTimeoutMs: 1_500 }, logs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/did not connect within startTimeoutMs=1500/);
+    expect(logs.map((l) => l.line)).toContainEqual(expect.stringMatching(/a peer without this pool's token connected as w0; nothing is sent to it/));
+    expect(existsSync(`${OUTSIDE}.received`)).toBe(false);
   });
 
   it.each([
