@@ -4,8 +4,8 @@ import os from 'node:os';
 import { removeAbandoned } from '../src/transport/abandoned.js';
 import { SHARED_MEMORY_ROOT } from '../src/transport/shared-memory.js';
 
-/** Kept on purpose between runs: the trained Keras model (test/integration/keras.test.ts), the benchmarks' cache. */
-const CACHES = new Set(['pyudf-test-cache', 'pyudf-bench']);
+/** Kept on purpose between runs: the benchmarks' cache, and the demo's trained model (examples/README.md). */
+const CACHES = new Set(['pyudf-bench', 'pyudf-demo']);
 const ROOTS = [os.tmpdir(), SHARED_MEMORY_ROOT];
 
 function ours(): string[] {

@@ -11,8 +11,8 @@ import { fixture, PYTHON, ROOT, startPool } from '../helpers.js';
 
 const ROWS = 1797;
 const CLASSES = 10;
-// Trained once (about 20 s) and reused by later runs.
-const MODEL = path.join(os.tmpdir(), 'pyudf-test-cache', 'digits.keras');
+// Trained once (about 20 s) and reused by later runs of this checkout: kept in it (git-ignored), not in the temp dir.
+const MODEL = path.join(ROOT, '.cache', 'test', 'digits.keras');
 const UDF_MODULE = path.join(ROOT, 'examples', 'digits_model.py');
 
 /** Largest |a - b| over every probability of every row. */
