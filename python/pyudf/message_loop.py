@@ -75,6 +75,8 @@ class MessageLoop:
             elif header.kind == p.REGISTER:
                 self._expect_bodies(header, bodies, 1)
                 self._register(header, bodies[0])
+            elif header.kind == p.PING:
+                self._expect_bodies(header, bodies, 0)
             elif header.kind == p.UNREGISTER:
                 self._expect_bodies(header, bodies, 0)
                 self._host.unregister(header.udf_id)

@@ -35,6 +35,7 @@ CALL = 6
 RESULT = 7
 ERROR = 8
 SHUTDOWN = 9
+PING = 10  # pool to worker, no body, no answer: the pool checks that the worker is still connected
 
 KIND_NAMES: dict[int, str] = {
     READY: "READY",
@@ -46,6 +47,7 @@ KIND_NAMES: dict[int, str] = {
     RESULT: "RESULT",
     ERROR: "ERROR",
     SHUTDOWN: "SHUTDOWN",
+    PING: "PING",
 }
 
 

@@ -37,6 +37,8 @@ def test_ready_register_call_unregister_shutdown(pool: Pool, udf_file: Path) -> 
     header, _ = pool.register(1, module=str(udf_file), conf={"k": 10})
     assert header.kind == p.REGISTERED
 
+    # PING gets no answer: the next message the worker sends answers the CALL after it.
+    pool.send(p.PING)
     header, bodies = pool.request(p.CALL, 2, 1, ipc_bytes([INPUT]))
     assert header.kind == p.RESULT
     assert read_table(bodies[0]).column("y").to_pylist() == [10, 20, 30]

@@ -24,6 +24,7 @@ export interface LocalBackendSettings {
   readonly stderrTailLines: number;
   readonly sharedMemoryMinBytes: number | null;
   readonly memoryLimitMb: number | null;
+  readonly livenessTimeoutMs: number | null;
 }
 
 export interface WorkerStats {
@@ -54,10 +55,13 @@ export async function createLocalBackend(settings: LocalBackendSettings): Promis
   // Before anything is created: a missing interpreter leaves nothing to clean up.
   const python = findPython(settings.python).python;
   const env = workerEnv(settings.threadsPerWorker, settings.env);
-  const transport = await RouterTransport.bind();
+  const { livenessTimeoutMs } = settings;
+  // Several heartbeats per timeout, so one late pong does not end a worker; not more than one a second.
+  const heartbeat = livenessTimeoutMs === null ? null : { intervalMs: Math.max(50, Math.min(1_000, Math.floor(livenessTimeoutMs / 4))), timeoutMs: livenessTimeoutMs };
+  const transport = await RouterTransport.bind(heartbeat);
   const files = settings.sharedMemoryMinBytes === null ? undefined : await SharedMemoryFiles.create(settings.sharedMemoryMinBytes);
   const launcher = new ProcessLauncher(transport, files, {
-    python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines, memoryLimitMb: settings.memoryLimitMb,
+    python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines, memoryLimitMb: settings.memoryLimitMb, livenessTimeoutMs,
   });
   const backend = new LocalBackend(python, launcher, new Scheduler(launcher, settings), files);
   await backend.start();

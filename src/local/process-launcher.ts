@@ -16,7 +16,12 @@ export interface ProcessLauncherOptions {
   readonly stderrTailLines: number;
   /** A worker whose resident memory passes this many MiB is killed; null: no limit. */
   readonly memoryLimitMb: number | null;
+  /** The socket's heartbeat timeout: a worker that misses it is killed as frozen. null: no heartbeats. */
+  readonly livenessTimeoutMs: number | null;
 }
+
+/** After a peer's connection ends, the socket drops it from its routes within this time, so probes then see it gone. */
+const PROBE_DELAY_MS = 100;
 
 export class ProcessLauncher implements Launcher<WorkerConnection> {
   readonly replies: ReplyReader;
@@ -48,6 +53,12 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
       options.logger(`the pool's socket failed: ${String(error)}`, { level: 'error', source: 'pool' });
       for (const connection of this.connections.values()) connection.kill();
     });
+    // Which worker a disconnect was is not said, so every connected worker is probed.
+    transport.onDisconnect(() => {
+      setTimeout(() => {
+        for (const connection of this.connections.values()) connection.probe();
+      }, PROBE_DELAY_MS).unref();
+    });
   }
 
   launch(id: string): WorkerConnection {
@@ -60,6 +71,7 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
       logger: this.options.logger,
       stderrTailLines: this.options.stderrTailLines,
       memoryLimitMb: this.options.memoryLimitMb,
+      livenessTimeoutMs: this.options.livenessTimeoutMs,
       token: this.token,
       sharedMemory: this.files ? { dir: this.files.dir, minBytes: this.files.minBytes } : undefined,
     });

@@ -6,7 +6,7 @@ import type { UdfSpec } from '../backend/backend.js';
 import type { BatchTask } from '../backend/batch-task.js';
 import type { Logger } from '../log/logger.js';
 import {
-  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, READY, REGISTER, REGISTERED,
+  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, PING, READY, REGISTER, REGISTERED,
   RESULT, SHUTDOWN, UNREGISTER, UNREGISTERED, WORKER_INFO_KEYS, type WorkerInfo,
 } from '../protocol/wire.js';
 import { type Executor, type ExecutorExit, ExecutorLostError } from '../scheduler/executor.js';
@@ -25,6 +25,16 @@ export interface WorkerLink {
   readonly logger: Logger;
 }
 
+/** A worker whose connection ended gets this long to exit on its own before it counts as frozen. */
+const EXIT_GRACE_MS = 500;
+
+export interface WorkerConnectionOptions extends WorkerProcessOptions {
+  /** A worker whose resident memory passes this many MiB is killed; null: no limit. */
+  readonly memoryLimitMb?: number | null;
+  /** The heartbeat timeout of the pool's socket, named in the report of a worker killed for missing it. */
+  readonly livenessTimeoutMs?: number | null;
+}
+
 type Pending =
   | { readonly kind: 'control'; readonly udfName: string; readonly resolve: () => void; readonly reject: (e: Error) => void }
   | { readonly kind: 'call'; readonly task: BatchTask; readonly resolve: (t: Table) => void; readonly reject: (e: Error) => void };
@@ -37,28 +47,27 @@ export class WorkerConnection implements Executor {
   private info: WorkerInfo | undefined;
   private protocolError: ProtocolError | undefined;
   private killed = false;
-  /** Set when the worker was killed for using more than memoryLimitMb: what it used, and the limit. */
-  private memory: { readonly usedMb: number; readonly limitMb: number } | undefined;
+  private stopping = false;
+  /** Why the pool killed the worker (memory, heartbeats), for its crash report. */
+  private killReason: string | undefined;
   private markStarted!: () => void;
 
   constructor(
     private readonly link: WorkerLink,
-    private readonly options: WorkerProcessOptions & { readonly memoryLimitMb?: number | null },
+    private readonly options: WorkerConnectionOptions,
   ) {
     this.process = new WorkerProcess(options);
     this.started = new Promise((resolve) => { this.markStarted = resolve; });
     const { memoryLimitMb } = options;
     const pid = this.process.pid;
     const stopWatching = memoryLimitMb && pid !== undefined
-      ? watchMemory(pid, memoryLimitMb, (usedMb) => {
-        this.memory = { usedMb, limitMb: memoryLimitMb };
-        link.logger(`used ${Math.round(usedMb)} MB, over memoryLimitMb=${memoryLimitMb}: killing it`, { level: 'error', source: this.id });
-        this.kill();
-      })
+      ? watchMemory(pid, memoryLimitMb, (usedMb) => this.killFor(
+        ` after using ${Math.round(usedMb)} MB, over memoryLimitMb=${memoryLimitMb} (raise the limit, or give it less per batch: a smaller batchSize)`,
+      ))
       : undefined;
     this.exited = this.process.exited.then((exit) => {
       stopWatching?.();
-      const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError, this.memory);
+      const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError, this.killReason);
       const lost = new ExecutorLostError(report);
       for (const request of this.pending.values()) request.reject(lost);
       this.pending.clear();
@@ -103,8 +112,23 @@ export class WorkerConnection implements Executor {
     this.process.kill('SIGKILL');
   }
 
+  /**
+   * Checks that the worker is still connected, after some peer's connection ended: a send to a peer the
+   * socket dropped for missing its heartbeats fails, and a worker whose process is still there is frozen.
+   */
+  probe(): void {
+    if (!this.info || !this.accepting || this.stopping) return;
+    this.link.send(this.id, [encodeHeader(PING)]).catch(() => {
+      setTimeout(() => {
+        if (!this.process.isAlive || this.stopping) return;
+        this.killFor(` after it stopped answering heartbeats for livenessTimeoutMs=${this.options.livenessTimeoutMs ?? '?'}: its process was stopped (SIGSTOP, a debugger) or frozen`);
+      }, EXIT_GRACE_MS).unref();
+    });
+  }
+
   /** SHUTDOWN (SIGTERM for a worker not connected yet), then SIGTERM and SIGKILL, `graceMs` apart. */
   async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
     if (this.info) await this.link.send(this.id, [encodeHeader(SHUTDOWN)]).catch(() => undefined);
     else this.process.kill('SIGTERM');
     if (!(await this.process.waitForExit(graceMs))) await this.process.terminate(graceMs);
@@ -118,6 +142,13 @@ export class WorkerConnection implements Executor {
     } catch (error) {
       this.breakProtocol(error instanceof ProtocolError ? error : new ProtocolError(String(error), { cause: error }));
     }
+  }
+
+  private killFor(reason: string): void {
+    if (this.killed) return;
+    this.killReason = reason;
+    this.link.logger(`killing the worker${reason}`, { level: 'error', source: this.id });
+    this.kill();
   }
 
   private tokenMatches(token: unknown): boolean {

@@ -15,8 +15,8 @@ export class LocalWorkerExit implements ExecutorExit {
     private readonly stderrTail: readonly string[],
     /** Set when the worker broke the protocol: reported instead of the kill that followed. */
     private readonly protocolError: ProtocolError | undefined,
-    /** Set when the pool killed the worker for using more than memoryLimitMb. */
-    private readonly memory?: { readonly usedMb: number; readonly limitMb: number },
+    /** Why the pool killed the worker (` after using … MB, over memoryLimitMb=…`), appended to its crash report. */
+    private readonly killReason = '',
   ) {
     this.permanent = exit.spawnError !== undefined || this.envLine() !== undefined;
   }
@@ -24,15 +24,8 @@ export class LocalWorkerExit implements ExecutorExit {
   crashError(attempts: number, detail = ''): PyUdfError {
     const { exitCode, signal } = this.exit;
     return new WorkerCrashedError({
-      workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, attempts, detail: `${this.memoryDetail()}${detail}`,
+      workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, attempts, detail: `${this.killReason}${detail}`,
     });
-  }
-
-  /** Why the pool killed it, when memoryLimitMb did. */
-  private memoryDetail(): string {
-    if (!this.memory) return '';
-    const { usedMb, limitMb } = this.memory;
-    return ` after using ${Math.round(usedMb)} MB, over memoryLimitMb=${limitMb} (raise the limit, or give it less per batch: a smaller batchSize)`;
   }
 
   startError(detail: string): PyUdfError {
@@ -52,7 +45,7 @@ export class LocalWorkerExit implements ExecutorExit {
         python: this.python, problem: `the worker cannot import ${envLine.slice(ENV_ERROR_PREFIX.length)}`, fix: installCommand(this.python),
       });
     }
-    return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, detail: `${this.memoryDetail()}${detail}` });
+    return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, detail: `${this.killReason}${detail}` });
   }
 
   /** The worker's `pyudf-env-error:` line, when it exited because it cannot import what it needs (protocol.md §4). */

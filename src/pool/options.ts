@@ -44,6 +44,12 @@ export interface PoolOptions {
    * the batch it ran fails with a WorkerCrashedError that says so (after its retries). Default null: no limit.
    */
   readonly memoryLimitMb?: number | null;
+  /**
+   * A worker whose process stops answering the socket's heartbeats for this long (stopped by SIGSTOP or a
+   * debugger, frozen) is killed and replaced, and its batches retried. Busy workers are not affected:
+   * heartbeats are answered by libzmq's own thread, not by Python. Default 10 000 ms; `null`: no heartbeats.
+   */
+  readonly livenessTimeoutMs?: number | null;
 }
 
 export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'python'>> & { readonly python: string | undefined };
@@ -64,7 +70,9 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
     stderrTailLines: options.stderrTailLines ?? 50,
     sharedMemoryMinBytes: options.sharedMemoryMinBytes === undefined ? DEFAULT_SHARED_MEMORY_MIN_BYTES : options.sharedMemoryMinBytes,
     memoryLimitMb: options.memoryLimitMb ?? null,
+    livenessTimeoutMs: options.livenessTimeoutMs === undefined ? 10_000 : options.livenessTimeoutMs,
   };
+  if (resolved.livenessTimeoutMs !== null) positiveInteger('livenessTimeoutMs', resolved.livenessTimeoutMs);
   if (resolved.memoryLimitMb !== null) positiveInteger('memoryLimitMb', resolved.memoryLimitMb);
   if (resolved.sharedMemoryMinBytes !== null) nonNegativeInteger('sharedMemoryMinBytes', resolved.sharedMemoryMinBytes);
   if (resolved.threadsPerWorker !== null) positiveInteger('threadsPerWorker', resolved.threadsPerWorker);

@@ -18,14 +18,17 @@ export const CALL = 6;
 export const RESULT = 7;
 export const ERROR = 8;
 export const SHUTDOWN = 9;
+/** Pool to worker, no body, no answer: a send that fails tells the pool the worker's connection is gone (§8). */
+export const PING = 10;
 
 export type Kind =
   | typeof READY | typeof REGISTER | typeof REGISTERED | typeof UNREGISTER | typeof UNREGISTERED
-  | typeof CALL | typeof RESULT | typeof ERROR | typeof SHUTDOWN;
+  | typeof CALL | typeof RESULT | typeof ERROR | typeof SHUTDOWN | typeof PING;
 
 export const KIND_NAMES: Readonly<Record<Kind, string>> = {
   [READY]: 'READY', [REGISTER]: 'REGISTER', [REGISTERED]: 'REGISTERED', [UNREGISTER]: 'UNREGISTER',
   [UNREGISTERED]: 'UNREGISTERED', [CALL]: 'CALL', [RESULT]: 'RESULT', [ERROR]: 'ERROR', [SHUTDOWN]: 'SHUTDOWN',
+  [PING]: 'PING',
 };
 
 export interface Header {

@@ -10,13 +10,23 @@ export type Frames = Buffer[];
 export const SEND_TIMEOUT_MS = 1_000;
 export type MessageHandler = (workerId: string, frames: Frames) => void;
 
+/**
+ * ZMTP heartbeats: libzmq pings each peer every `intervalMs` and drops a peer that has not answered
+ * within `timeoutMs`. A worker's own libzmq I/O thread answers, so a busy worker (Python holding the
+ * GIL for minutes) still does; only a stopped or frozen process does not.
+ */
+export interface Heartbeat {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
 export class RouterTransport {
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(private readonly socket: Router, readonly dir: string, readonly endpoint: string) {}
 
-  static async bind(): Promise<RouterTransport> {
+  static async bind(heartbeat: Heartbeat | null = null): Promise<RouterTransport> {
     // Named after this process, so that a later pool removes it if this one is killed before close().
     removeAbandoned(os.tmpdir());
     // mkdtemp creates the directory with mode 0700, so only this user can connect to the socket.
@@ -29,6 +39,7 @@ export class RouterTransport {
     // never waits, so the timeout only ever ends sends to dead ones.
     const socket = new Router({
       mandatory: true, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, sendTimeout: SEND_TIMEOUT_MS,
+      ...(heartbeat ? { heartbeatInterval: heartbeat.intervalMs, heartbeatTimeout: heartbeat.timeoutMs } : {}),
     });
     try {
       await socket.bind(endpoint);
@@ -49,6 +60,14 @@ export class RouterTransport {
     } catch (error) {
       if (!this.closed) throw error;
     }
+  }
+
+  /**
+   * Calls `onDisconnect` whenever a peer's connection ends: it exited, or it missed its heartbeats.
+   * The event does not say which peer (they share one endpoint); a send to a dropped peer fails.
+   */
+  onDisconnect(onDisconnect: () => void): void {
+    this.socket.events.on('disconnect', onDisconnect);
   }
 
   /** Queues a message; zeromq.js allows one send in flight per socket, so sends are chained. */
