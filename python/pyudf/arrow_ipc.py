@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
+from . import protocol as p
 from .protocol import ProtocolError
 
 
@@ -167,6 +168,25 @@ def buffer_bytes(batches: list[pa.RecordBatch]) -> int:
     get_total_buffer_size() is O(columns); nbytes walks the buffers and cost 24 µs on a 1-row batch.
     """
     return sum(batch.get_total_buffer_size() for batch in batches)
+
+
+def check_result_size(schema: pa.Schema, batches: list[pa.RecordBatch], estimate: int) -> None:
+    """Raise ResultTooLargeError for a result over MAX_RESULT_BYTES, before any of it is written.
+
+    Only a result whose buffers pass half the limit is measured exactly (without copying anything).
+    """
+    if estimate <= p.MAX_RESULT_BYTES // 2:
+        return
+    measure = pa.MockOutputStream()
+    write_stream(measure, schema, batches)
+    size = measure.size()
+    if size > p.MAX_RESULT_BYTES:
+        rows = sum(batch.num_rows for batch in batches)
+        raise p.ResultTooLargeError(
+            f"the result of this batch is {size:,} bytes ({size / 2**30:.2f} GiB, {rows:,} rows) as an Arrow "
+            f"stream, over the {p.MAX_RESULT_BYTES:,} bytes one result may be; "
+            "register the UDF with a smaller batchSize so that each batch's result fits"
+        )
 
 
 def write_ipc_stream(

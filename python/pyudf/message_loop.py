@@ -118,6 +118,7 @@ class MessageLoop:
         try:
             out_schema, out_batches = self._host.apply(header.udf_id, batch)
             size = ipc.buffer_bytes(out_batches)
+            ipc.check_result_size(out_schema, out_batches, size)
             files = self._files
             if files is not None and size >= files.min_bytes:
                 path = files.write(f"r{header.request_id}", out_schema, out_batches)

@@ -24,6 +24,14 @@ FLAG_BODY_IN_FILE = 0x0001
 _HEADER = struct.Struct("<4sBBHII")  # magic, version, kind, flags, request_id, udf_id
 assert _HEADER.size == HEADER_SIZE
 
+# Largest RESULT body, as one frame or one file (section 3.4): Node reads neither past 2 GiB - 1 bytes.
+MAX_RESULT_BYTES = 2**31 - 1
+
+
+class ResultTooLargeError(Exception):
+    """A batch's result does not fit in one RESULT body; the UDF's batches must be smaller."""
+
+
 # ---- 3. Message kinds ------------------------------------------------------------------------------
 
 READY = 1

@@ -2,6 +2,7 @@
 import type { Backend, BackendStats, UdfSpec } from '../backend/backend.js';
 import type { BatchRequest, BatchTask } from '../backend/batch-task.js';
 import type { Logger } from '../log/logger.js';
+import { MAX_RESULT_BYTES } from '../protocol/wire.js';
 import { findPython } from '../python/find-python.js';
 import { workerEnv } from '../python/worker-env.js';
 import type { WorkerState } from '../scheduler/executor-slot.js';
@@ -58,7 +59,7 @@ export async function createLocalBackend(settings: LocalBackendSettings): Promis
   const { livenessTimeoutMs } = settings;
   // Several heartbeats per timeout, so one late pong does not end a worker; not more than one a second.
   const heartbeat = livenessTimeoutMs === null ? null : { intervalMs: Math.max(50, Math.min(1_000, Math.floor(livenessTimeoutMs / 4))), timeoutMs: livenessTimeoutMs };
-  const transport = await RouterTransport.bind(heartbeat);
+  const transport = await RouterTransport.bind(MAX_RESULT_BYTES, heartbeat);
   const files = settings.sharedMemoryMinBytes === null ? undefined : await SharedMemoryFiles.create(settings.sharedMemoryMinBytes);
   const launcher = new ProcessLauncher(transport, files, {
     python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines, memoryLimitMb: settings.memoryLimitMb, livenessTimeoutMs,

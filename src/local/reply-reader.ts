@@ -2,7 +2,7 @@
 import type { Table } from 'apache-arrow';
 import { ProtocolError, PythonError, type PyUdfError } from '../errors.js';
 import { StreamDecoder } from '../protocol/arrow-ipc.js';
-import { decodeErrorPayload, FLAG_BODY_IN_FILE, type Header } from '../protocol/wire.js';
+import { decodeErrorPayload, FLAG_BODY_IN_FILE, type Header, MAX_RESULT_BYTES } from '../protocol/wire.js';
 import type { SharedMemoryFiles } from '../transport/shared-memory.js';
 
 export class ReplyReader {
@@ -54,7 +54,7 @@ export class ReplyReader {
       throw new ProtocolError(`RESULT of UDF "${udfName}" names no file of the pool's shared-memory directory`);
     }
     try {
-      const body = this.files.take(file);
+      const body = this.files.take(file, MAX_RESULT_BYTES);
       this.fileResults++;
       return body;
     } catch (cause) {

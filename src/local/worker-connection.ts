@@ -6,7 +6,7 @@ import type { UdfSpec } from '../backend/backend.js';
 import type { BatchTask } from '../backend/batch-task.js';
 import type { Logger } from '../log/logger.js';
 import {
-  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, PING, READY, REGISTER, REGISTERED,
+  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, MAX_RESULT_BYTES, PING, READY, REGISTER, REGISTERED,
   RESULT, SHUTDOWN, UNREGISTER, UNREGISTERED, WORKER_INFO_KEYS, type WorkerInfo,
 } from '../protocol/wire.js';
 import { type Executor, type ExecutorExit, ExecutorLostError } from '../scheduler/executor.js';
@@ -121,7 +121,7 @@ export class WorkerConnection implements Executor {
     this.link.send(this.id, [encodeHeader(PING)]).catch(() => {
       setTimeout(() => {
         if (!this.process.isAlive || this.stopping) return;
-        this.killFor(` after it stopped answering heartbeats for livenessTimeoutMs=${this.options.livenessTimeoutMs ?? '?'}: its process was stopped (SIGSTOP, a debugger) or frozen`);
+        this.killFor(` after the pool's socket dropped its connection: it stopped answering heartbeats for livenessTimeoutMs=${this.options.livenessTimeoutMs ?? '(none)'} (its process was stopped, by SIGSTOP or a debugger, or frozen), or sent a frame over ${MAX_RESULT_BYTES} bytes`);
       }, EXIT_GRACE_MS).unref();
     });
   }

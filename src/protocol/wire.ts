@@ -8,6 +8,9 @@ export const HEADER_SIZE = 16;
 /** Header flag (RESULT only): the one body frame is the path of a file in the shared-memory directory holding the body (§3.7). */
 export const FLAG_BODY_IN_FILE = 0x0001;
 
+/** Largest RESULT body, as one frame or one file (§3.4): Node reads neither past 2 GiB - 1 bytes. */
+export const MAX_RESULT_BYTES = 2 ** 31 - 1;
+
 // §3 Message kinds
 export const READY = 1;
 export const REGISTER = 2;

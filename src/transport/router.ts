@@ -26,7 +26,11 @@ export class RouterTransport {
 
   private constructor(private readonly socket: Router, readonly dir: string, readonly endpoint: string) {}
 
-  static async bind(heartbeat: Heartbeat | null = null): Promise<RouterTransport> {
+  /**
+   * `maxFrameBytes`: libzmq drops the connection of a peer that sends a larger frame instead of
+   * receiving it (zeromq.js aborts the process on a frame over 4 GiB).
+   */
+  static async bind(maxFrameBytes: number, heartbeat: Heartbeat | null = null): Promise<RouterTransport> {
     // Named after this process, so that a later pool removes it if this one is killed before close().
     removeAbandoned(os.tmpdir());
     // mkdtemp creates the directory with mode 0700, so only this user can connect to the socket.
@@ -39,6 +43,7 @@ export class RouterTransport {
     // never waits, so the timeout only ever ends sends to dead ones.
     const socket = new Router({
       mandatory: true, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, sendTimeout: SEND_TIMEOUT_MS,
+      maxMessageSize: maxFrameBytes,
       ...(heartbeat ? { heartbeatInterval: heartbeat.intervalMs, heartbeatTimeout: heartbeat.timeoutMs } : {}),
     });
     try {

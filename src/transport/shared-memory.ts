@@ -36,11 +36,12 @@ export class SharedMemoryFiles {
     return path.dirname(file) === this.dir && !path.basename(file).startsWith('.') ? file : undefined;
   }
 
-  /** Reads a whole file into one Buffer and deletes it. */
-  take(file: string): Buffer {
+  /** Reads a whole file of at most `maxBytes` into one Buffer and deletes it. */
+  take(file: string, maxBytes: number): Buffer {
     const fd = openSync(file, 'r');
     try {
       const size = fstatSync(fd).size;
+      if (size > maxBytes) throw new Error(`${file} holds ${size} bytes, over the ${maxBytes} a result may be`);
       // allocUnsafeSlow: memory of its own (not the shared pool), which the Arrow vectors will view.
       const buffer = Buffer.allocUnsafeSlow(size);
       for (let done = 0; done < size;) {

@@ -29,7 +29,7 @@ describe('liveness', () => {
       expect(Array.from(out.getChild('x')!.toArray())).toEqual(Array.from(input.getChild('x')!.toArray()));
       await waitFor(() => !alive(stopped!), 5_000, 'the stopped worker to be killed');
       expect(pool.restarts).toBe(1);
-      expect(logs.some((log) => /stopped answering heartbeats for livenessTimeoutMs=1000/.test(log.line))).toBe(true);
+      expect(logs.some((log) => /stopped answering heartbeats for livenessTimeoutMs=1000 /.test(log.line))).toBe(true);
     } finally {
       if (alive(stopped!)) process.kill(stopped!, 'SIGKILL');
     }
@@ -47,7 +47,7 @@ describe('liveness', () => {
     const error = await applying;
     if (alive(pid!)) process.kill(pid!, 'SIGKILL');
     expect(error).toBeInstanceOf(WorkerCrashedError);
-    expect((error as Error).message).toMatch(/killed by SIGKILL after it stopped answering heartbeats for livenessTimeoutMs=800/);
+    expect((error as Error).message).toMatch(/killed by SIGKILL after the pool's socket dropped its connection: it stopped answering heartbeats for livenessTimeoutMs=800 \(its process was stopped/);
     expect((await udf.apply(rows(3))).numRows).toBe(3);
   });
 

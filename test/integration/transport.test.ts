@@ -2,6 +2,7 @@
 // blocking the socket, which would stall every later send and close().
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { MAX_RESULT_BYTES } from '../../src/protocol/wire.js';
 import { RouterTransport, SEND_TIMEOUT_MS } from '../../src/transport/router.js';
 import { PYTHON } from '../helpers.js';
 
@@ -17,7 +18,7 @@ while True:
 
 describe('RouterTransport', () => {
   it('ends sends to a worker killed a moment ago, so the socket keeps working', async () => {
-    const transport = await RouterTransport.bind();
+    const transport = await RouterTransport.bind(MAX_RESULT_BYTES);
     const child = spawn(PYTHON, ['-c', DEALER, transport.endpoint], { stdio: 'ignore' });
     try {
       let hello!: () => void;
@@ -43,4 +44,37 @@ describe('RouterTransport', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('drops a peer that sends a frame over the limit (4 GiB + 1 here, which aborted Node) without receiving it', async () => {
+    const transport = await RouterTransport.bind(MAX_RESULT_BYTES);
+    const received: string[] = [];
+    let disconnected!: () => void;
+    const dropped = new Promise<void>((resolve) => { disconnected = resolve; });
+    transport.onDisconnect(() => disconnected());
+    const receiving = transport.receiveLoop((id, frames) => received.push(`${id}:${frames.map((f) => f.byteLength).join(',')}`));
+    // numpy's zeros are pages never touched: the 4 GiB cost no memory to offer.
+    const child = spawn(PYTHON, ['-c', `${HUGE}`, transport.endpoint], { stdio: 'ignore' });
+    try {
+      await dropped;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The hello may or may not be delivered before the connection is dropped; the big frame never is.
+      expect(received.filter((message) => message !== 'w0:5')).toEqual([]);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
+      await transport.close();
+      await receiving;
+    }
+  });
 });
+
+const HUGE = `
+import sys, zmq, numpy as np
+socket = zmq.Context().socket(zmq.DEALER)
+socket.setsockopt(zmq.ROUTING_ID, b"w0")
+socket.connect(sys.argv[1])
+socket.send(b"hello")
+socket.send(np.zeros(2**32 + 1, dtype=np.uint8), copy=False)
+while True:
+    socket.recv()
+`;
