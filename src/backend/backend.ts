@@ -2,8 +2,14 @@
 import type { UdfSpecMessage } from '../protocol/wire.js';
 import type { BatchRequest, BatchTask } from './batch-task.js';
 
-/** What a backend loads: the module or code, its hooks and `conf` (protocol.md §3.2). */
-export type UdfSpec = UdfSpecMessage;
+/** What a backend loads: the module or code, its hooks and `conf` (protocol.md §3.2), and its limits. */
+export interface UdfSpec extends UdfSpecMessage {
+  /**
+   * A worker whose resident memory passes this many MiB while it runs this UDF's `init` or a batch of it
+   * is killed and replaced (below the pool's own limit, which always applies). Not sent to Python.
+   */
+  readonly memoryLimitMb?: number | null;
+}
 
 /** What every backend reports; a backend's own stats add its details (processes, actors, …). */
 export interface BackendStats {

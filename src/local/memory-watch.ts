@@ -4,6 +4,12 @@ import { readFileSync } from 'node:fs';
 /** How often a worker's memory is read: a spike shorter than this can pass unseen. */
 export const MEMORY_SAMPLE_MS = 100;
 
+/** A limit in MiB, and whose it is (the pool's, or a UDF's), for the report. */
+export interface MemoryLimit {
+  readonly mb: number;
+  readonly owner: string;
+}
+
 /** Resident memory of a process in MiB, from /proc (Linux); undefined where it cannot be read. */
 export function residentMb(pid: number): number | undefined {
   try {
@@ -18,12 +24,14 @@ export function residentMb(pid: number): number | undefined {
  * Calls `exceeded` (once) with the resident MiB when the process uses more than `limitMb`; returns a
  * function that stops watching. The timer does not keep Node running.
  */
-export function watchMemory(pid: number, limitMb: number, exceeded: (usedMb: number) => void): () => void {
+export function watchMemory(pid: number, limit: () => MemoryLimit | undefined, exceeded: (usedMb: number, limit: MemoryLimit) => void): () => void {
   const timer = setInterval(() => {
+    const current = limit();
+    if (!current) return;
     const used = residentMb(pid);
-    if (used === undefined || used <= limitMb) return;
+    if (used === undefined || used <= current.mb) return;
     clearInterval(timer);
-    exceeded(used);
+    exceeded(used, current);
   }, MEMORY_SAMPLE_MS);
   timer.unref();
   return () => clearInterval(timer);

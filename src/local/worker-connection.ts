@@ -11,7 +11,7 @@ import {
 } from '../protocol/wire.js';
 import { type Executor, type ExecutorExit, ExecutorLostError } from '../scheduler/executor.js';
 import type { ReplyReader } from './reply-reader.js';
-import { watchMemory } from './memory-watch.js';
+import { type MemoryLimit, watchMemory } from './memory-watch.js';
 import { LocalWorkerExit } from './worker-exit.js';
 import { WorkerProcess, type WorkerProcessOptions } from './worker-process.js';
 
@@ -36,7 +36,7 @@ export interface WorkerConnectionOptions extends WorkerProcessOptions {
 }
 
 type Pending =
-  | { readonly kind: 'control'; readonly udfName: string; readonly resolve: () => void; readonly reject: (e: Error) => void }
+  | { readonly kind: 'control'; readonly udfId: number; readonly udfName: string; readonly resolve: () => void; readonly reject: (e: Error) => void }
   | { readonly kind: 'call'; readonly task: BatchTask; readonly resolve: (t: Table) => void; readonly reject: (e: Error) => void };
 
 export class WorkerConnection implements Executor {
@@ -50,6 +50,7 @@ export class WorkerConnection implements Executor {
   private stopping = false;
   /** Why the pool killed the worker (memory, heartbeats), for its crash report. */
   private killReason: string | undefined;
+  private readonly udfMemoryLimits = new Map<number, MemoryLimit>();
   private markStarted!: () => void;
 
   constructor(
@@ -58,13 +59,10 @@ export class WorkerConnection implements Executor {
   ) {
     this.process = new WorkerProcess(options);
     this.started = new Promise((resolve) => { this.markStarted = resolve; });
-    const { memoryLimitMb } = options;
     const pid = this.process.pid;
-    const stopWatching = memoryLimitMb && pid !== undefined
-      ? watchMemory(pid, memoryLimitMb, (usedMb) => this.killFor(
-        ` after using ${Math.round(usedMb)} MB, over memoryLimitMb=${memoryLimitMb} (raise the limit, or give it less per batch: a smaller batchSize)`,
-      ))
-      : undefined;
+    const stopWatching = pid === undefined ? undefined : watchMemory(pid, () => this.memoryLimit(), (usedMb, limit) => this.killFor(
+      ` after using ${Math.round(usedMb)} MB, over ${limit.owner} (raise the limit, or give it less per batch: a smaller batchSize)`,
+    ));
     this.exited = this.process.exited.then((exit) => {
       stopWatching?.();
       const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError, this.killReason);
@@ -93,10 +91,13 @@ export class WorkerConnection implements Executor {
   }
 
   register(udfId: number, spec: UdfSpec): Promise<void> {
-    return this.control(REGISTER, udfId, spec.name, [encodeJson(spec)]);
+    const { memoryLimitMb, ...message } = spec;
+    if (memoryLimitMb) this.udfMemoryLimits.set(udfId, { mb: memoryLimitMb, owner: `memoryLimitMb=${memoryLimitMb} of UDF "${spec.name}"` });
+    return this.control(REGISTER, udfId, spec.name, [encodeJson(message)]);
   }
 
   unregister(udfId: number): Promise<void> {
+    this.udfMemoryLimits.delete(udfId);
     return this.control(UNREGISTER, udfId, `#${udfId}`, []);
   }
 
@@ -144,6 +145,18 @@ export class WorkerConnection implements Executor {
     }
   }
 
+  /** The lowest limit that applies now: the pool's, and those of the UDFs whose init or batches it runs. */
+  private memoryLimit(): MemoryLimit | undefined {
+    const { memoryLimitMb } = this.options;
+    let lowest = memoryLimitMb ? { mb: memoryLimitMb, owner: `memoryLimitMb=${memoryLimitMb}` } : undefined;
+    if (this.udfMemoryLimits.size === 0) return lowest;
+    for (const request of this.pending.values()) {
+      const limit = this.udfMemoryLimits.get(request.kind === 'call' ? request.task.request.udfId : request.udfId);
+      if (limit && (!lowest || limit.mb < lowest.mb)) lowest = limit;
+    }
+    return lowest;
+  }
+
   private killFor(reason: string): void {
     if (this.killed) return;
     this.killReason = reason;
@@ -160,7 +173,7 @@ export class WorkerConnection implements Executor {
 
   private control(kind: typeof REGISTER | typeof UNREGISTER, udfId: number, udfName: string, body: Buffer[]): Promise<void> {
     return this.request((requestId, resolve, reject) => {
-      this.pending.set(requestId, { kind: 'control', udfName, resolve, reject });
+      this.pending.set(requestId, { kind: 'control', udfId, udfName, resolve, reject });
       return [encodeHeader(kind, requestId, udfId), ...body];
     });
   }

@@ -33,6 +33,12 @@ export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeM
   readonly timeoutMs?: number;
   /** Re-sends of a batch whose worker died. Default: the pool's `retries` (1). */
   readonly retries?: number;
+  /**
+   * A worker whose resident memory passes this many MiB while it runs this UDF's `init` or one of its
+   * batches is killed and replaced; the batch fails with a WorkerCrashedError naming the limit (after its
+   * retries). Default: none beyond the pool's `memoryLimitMb`.
+   */
+  readonly memoryLimitMb?: number;
   /** `call()`/`callTable()`: flush a shared batch once this many rows wait. Default 1024. */
   readonly maxBatchRows?: number;
   /** `call()`/`callTable()`: flush a shared batch this long after its first row arrived. Default 2 ms. */
@@ -105,8 +111,10 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   positiveInteger('maxBatchBytes', settings.maxBatchBytes);
   nonNegativeInteger('retries', settings.retries);
   if (settings.timeoutMs !== undefined) positiveInteger('timeoutMs', settings.timeoutMs);
+  if (options.memoryLimitMb !== undefined) positiveInteger('memoryLimitMb', options.memoryLimitMb);
   const spec: UdfSpec = {
     name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
+    memoryLimitMb: options.memoryLimitMb ?? null,
   };
   return { spec, settings };
 }

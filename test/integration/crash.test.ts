@@ -127,6 +127,20 @@ describe('crashes', () => {
     expect(pool.restarts).toBe(1);
   });
 
+  it('applies a UDF\'s own memoryLimitMb while its batches run, and not to other UDFs of the pool', async () => {
+    const pool = await startPool({ workers: 1, retries: 0 });
+    const code = 'import time\nimport numpy as np\ndef apply(state, batch):\n'
+      + '    hog = np.ones(400 * 2**20 // 8)\n    time.sleep(0.5)\n    return batch\n';
+    const limited = await pool.register({ code, name: 'limited', memoryLimitMb: 250 });
+    const free = await pool.register({ code, name: 'free' });
+    expect((await free.apply(rows(2))).numRows).toBe(2);
+    const error = await limited.apply(rows(2)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect((error as Error).message).toMatch(/killed by SIGKILL after using \d+ MB, over memoryLimitMb=250 of UDF "limited" \(raise the limit/);
+    expect((await free.apply(rows(2))).numRows).toBe(2);
+    expect(pool.restarts).toBe(1);
+  });
+
   it('reports a segfault by signal with the Python stack that faulthandler dumped', async () => {
     const pool = await startPool({ workers: 1, retries: 0 });
     const udf = await pool.register({ module: fixture('crash.py'), conf: { how: 'segfault' } });
