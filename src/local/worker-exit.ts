@@ -1,7 +1,7 @@
 // How a local worker process ended, turned into the error each party needs: crash, failed start, bad environment.
 import { type ProtocolError, PythonEnvError, type PyUdfError, WorkerCrashedError } from '../errors.js';
 import { ENV_ERROR_PREFIX, EXIT_ENV } from '../protocol/wire.js';
-import { installCommand } from '../python/package-paths.js';
+import { installAdvice } from '../python/install-advice.js';
 import type { ExecutorExit } from '../scheduler/executor.js';
 import type { WorkerExit } from './worker-process.js';
 
@@ -42,7 +42,7 @@ export class LocalWorkerExit implements ExecutorExit {
     const envLine = this.envLine();
     if (envLine) {
       return new PythonEnvError({
-        python: this.python, problem: `the worker cannot import ${envLine.slice(ENV_ERROR_PREFIX.length)}`, fix: installCommand(this.python),
+        python: this.python, problem: `the worker cannot import ${envLine.slice(ENV_ERROR_PREFIX.length)}`, fix: installAdvice(this.python),
       });
     }
     return new WorkerCrashedError({ workerId: this.workerId, exitCode, signal, stderrTail: this.stderrTail, detail: `${this.killReason}${detail}` });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Schema, tableFromIPC } from 'apache-arrow';
 import { type PythonFrame, PythonEnvError, PythonError } from '../errors.js';
-import { installCommand } from '../python/package-paths.js';
+import { installAdvice } from '../python/install-advice.js';
 import { workerEnv } from '../python/worker-env.js';
 import type { DeclaredSchemas } from './generate.js';
 
@@ -32,7 +32,7 @@ export async function readDeclaredSchemas(python: string, module: string, applyN
     }
     if (code === EXIT_ENV) {
       const line = stderr.trim().split('\n').at(-1) ?? '';
-      throw new PythonEnvError({ python, problem: `cannot import ${line.replace(/^pyudf-env-error: /, '')}`, fix: installCommand(python) });
+      throw new PythonEnvError({ python, problem: `cannot import ${line.replace(/^pyudf-env-error: /, '')}`, fix: installAdvice(python) });
     }
     if (code === EXIT_LOAD_ERROR) throw loadError(stderr, path.basename(module, '.py'));
     if (code !== 0) throw new Error(`python -m pyudf.schemas exited with status ${code}:\n${stderr.trim()}`);

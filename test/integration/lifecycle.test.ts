@@ -1,4 +1,5 @@
 // Start-up, logging, thread limits, drain on close, kill escalation, and workers outliving a killed parent.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
@@ -106,6 +107,18 @@ describe('finding Python', () => {
     expect(error.python).toBe(bare);
     expect(error.problem).toMatch(/cannot import (pyarrow|zmq|numpy)/);
     expect(error.fix).toMatch(new RegExp(`^${bare} -m pip install -r .*python/requirements\\.txt$`));
+  });
+
+  it('suggests a venv, never pip into the system, for an OS-managed Python (PEP 668) without the packages', async () => {
+    const system = '/usr/bin/python3';
+    const { stdout } = await execa(system, ['-c', 'import sysconfig; print(sysconfig.get_path("stdlib"))']);
+    // This machine's Debian Python is marked EXTERNALLY-MANAGED and lacks pyarrow: the case to prove.
+    expect(existsSync(path.join(stdout.trim(), 'EXTERNALLY-MANAGED')), 'the system Python is not PEP 668-managed here').toBe(true);
+    const error = (await createPool({ workers: 1, python: system, logger: () => undefined }).catch((e: unknown) => e)) as PythonEnvError;
+    expect(error).toBeInstanceOf(PythonEnvError);
+    expect(error.fix).toContain('managed by the operating system (PEP 668)');
+    expect(error.fix).toContain(`${system} -m venv .venv\n  .venv/bin/python -m pip install -r `);
+    expect(error.fix).not.toMatch(new RegExp(`^${system} -m pip`, 'm'));
   });
 
   it('uses $PYUDF_PYTHON when no python option is given', async () => {
