@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { execa } from 'execa';
-import { createPool, createServer } from '../dist/index.js';
+import { createPool, createServer, tensorOf } from '../dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const python = path.join(root, '.venv', 'bin', 'python');
@@ -33,11 +33,13 @@ try {
   const out = await udf.apply(input);
   const seconds = (performance.now() - start) / 1000;
   const predicted = out.getChild('label').toArray();
-  const probs = out.getChild('probs');
+  // probs: a (rows, 10) tensor column; tensorOf gives its float32 values (no copy) and its shape.
+  const probs = tensorOf(out.getChild('probs'));
+  const classes = probs.shape[1];
   console.log('\n1. apply(): a table of all digits');
   console.log('row  true  predicted  confidence');
   for (let i = 0; i < 5; i++) {
-    const confidence = Math.max(...probs.get(i).toArray());
+    const confidence = Math.max(...probs.values.subarray(i * classes, (i + 1) * classes));
     console.log(`${String(i).padStart(3)}  ${String(truth[i]).padStart(4)}  ${String(predicted[i]).padStart(9)}  ${confidence.toFixed(3).padStart(10)}`);
   }
   correct = [...truth.keys()].filter((i) => predicted[i] === truth[i]).length;

@@ -1,6 +1,6 @@
 """A Keras digits classifier served as a pyudf UDF.
 
-As a UDF (plain Python; this file does not import pyudf):
+As a UDF (plain Python, plus pyudf.tensors, which every worker can import):
 
     udf = await pool.register({ module: 'examples/digits_model.py', conf: { model_path } })
     out = await udf.apply(table)   // in: pixels  fixed_size_list<float32>[64]  (8x8 digit, 0..1)
@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 import pyarrow as pa
+
+from pyudf import tensors
 
 PIXELS = 64
 CLASSES = 10
@@ -46,7 +48,7 @@ def apply(model, batch: pa.RecordBatch) -> dict:
     probs = predict(model, x)
     return {
         "label": pa.array(probs.argmax(axis=1).astype(np.int32)),
-        "probs": pa.FixedSizeListArray.from_arrays(pa.array(probs.reshape(-1)), CLASSES),
+        "probs": probs,  # (n, 10): a fixed_size_list<float32>[10] column
     }
 
 
@@ -77,7 +79,9 @@ def pixels_to_numpy(column: pa.Array) -> np.ndarray:
         if len(lengths) and (lengths != PIXELS).any():
             row = int(np.argmax(lengths != PIXELS))
             raise ValueError(f"pixels row {row} has {lengths[row]} values; expected {PIXELS}")
-    elif not (pa.types.is_fixed_size_list(column.type) and column.type.list_size == PIXELS):
+    elif pa.types.is_fixed_size_list(column.type) and column.type.list_size == PIXELS:
+        return tensors.to_numpy(column).astype(np.float32, copy=False)
+    else:
         expected = f"fixed_size_list<float32>[{PIXELS}] or list<float32>"
         raise TypeError(f"pixels must be {expected}, got {column.type}")
     values = column.flatten().to_numpy(zero_copy_only=False)
@@ -97,8 +101,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
 def pixels_array(x: np.ndarray) -> pa.FixedSizeListArray:
     """(n, 64) float32 -> fixed_size_list<float32>[64]."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), PIXELS)
+    return tensors.from_numpy(x.astype(np.float32, copy=False))
 
 
 def write_arrow(path: str, columns: dict) -> None:

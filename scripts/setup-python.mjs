@@ -31,3 +31,8 @@ if (existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') =
   writeFileSync(stamp, wanted);
   console.log(`pyudf: .venv ready (${venvPython})`);
 }
+
+// Scripts and tests run with this .venv import the worker's package (pyudf.tensors, …) from the checkout,
+// as workers do through PYTHONPATH.
+const sitePackages = execaSync(venvPython, ['-c', 'import sysconfig; print(sysconfig.get_path("purelib"))']).stdout.trim();
+writeFileSync(path.join(sitePackages, 'pyudf-checkout.pth'), `${path.join(root, 'python')}\n`);

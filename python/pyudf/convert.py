@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import numpy as np
 import pyarrow as pa
+
+from . import tensors
 
 ACCEPTED = (
     "pyarrow.RecordBatch, pyarrow.Table, pandas.DataFrame, "
-    "or a dict of column name to pyarrow.Array, numpy array or list"
+    "or a dict of column name to pyarrow.Array, numpy array (2-D and up: a tensor column) or list"
 )
 
 
@@ -35,8 +38,13 @@ def normalise(result: object) -> tuple[pa.Schema, list[pa.RecordBatch]]:
             batch = pa.RecordBatch.from_pandas(result, preserve_index=False)
             return batch.schema, [batch]
     if isinstance(result, dict):
-        # Keys and values are the user's: from_pydict rejects what it cannot convert.
-        batch = pa.RecordBatch.from_pydict(cast("dict[str, Any]", result))
+        # Keys and values are the user's: from_pydict rejects what it cannot convert. An (N, ...) array is
+        # a tensor column of N rows, which from_pydict would refuse ("only handle 1-dimensional arrays").
+        columns: dict[str, Any] = {
+            name: tensors.from_numpy(cast(Any, v)) if isinstance(v, np.ndarray) and v.ndim > 1 else v
+            for name, v in cast("dict[str, Any]", result).items()
+        }
+        batch = pa.RecordBatch.from_pydict(columns)
         return batch.schema, [batch]
     raise TypeError(f"apply returned {_type_name(result)}; expected {ACCEPTED}")
 
