@@ -25,7 +25,10 @@ Examples:
 
 Input is read as it is needed: Parquet and CSV --batch-size rows at a time, Arrow batch by batch. CSV column types are inferred from the first --batch-size rows: true/false,
 integers (int64), numbers (float64), anything else text; an empty field is null. Output files are
-written beside the target and renamed into place when complete.`);
+written beside the target and renamed into place when complete.
+
+Ctrl-C (SIGINT) or SIGTERM stops the run: the partial output is removed, batches still computing get
+a second to finish before their workers are killed, and pyudf exits 130. A second Ctrl-C exits at once.`);
   return command.action(async (module: string, flags: ApplyFlags): Promise<void> => {
     // Loaded on use, so `--help` and the other subcommands start without apache-arrow and the pool.
     const { runApply } = await import('./apply-run.js');

@@ -1,15 +1,14 @@
 // The work of `pyudf apply`: input file → pool (udf.stream, bounded in flight) → output file, with progress.
 import type { RecordBatch } from 'apache-arrow';
-import type { BackendStats } from '../backend/backend.js';
-import { createPool, type Pool } from '../pool/pool.js';
 import { AbortError } from '../errors.js';
 import { checkOutput, formatOf, openInput, STDIO, writeOutput } from '../files/index.js';
 import { checkSchema } from '../udf/schema-check.js';
 import { DEFAULT_BATCH_SIZE } from '../udf/register-options.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { abortable, onInterrupt } from './interrupt.js';
+import { ApplyPool, INTERRUPT_STOP_MS } from './apply-pool.js';
+import { abortable, abortableIterable, onInterrupt, settlesWithin } from './interrupt.js';
 import { requireModule } from './module-arg.js';
-import { startProgress } from './progress.js';
+import { type Progress, startProgress } from './progress.js';
 import { declaredRegisterOptions, poolOptions, type UdfFlags } from './udf-options.js';
 
 /** The flags of `pyudf apply` (see apply-command.ts). */
@@ -28,39 +27,51 @@ export async function runApply(module: string, flags: ApplyFlags): Promise<ExitC
   const outputFormat = formatOf(flags.output, flags.outputFormat, '--output-format');
   const batchSize = flags.batchSize ?? DEFAULT_BATCH_SIZE;
   await checkOutput(flags.output);
-  const model = await declaredRegisterOptions(module, flags);
-  // A declared input schema also types CSV columns, which would otherwise be inferred.
-  const source = await openInput(flags.input, inputFormat, model.input ? { batchSize, schema: model.input } : { batchSize });
 
+  // From here SIGINT/SIGTERM abort the run: every wait below gives way at once, the output is dropped,
+  // and what the run started (the schema reader, the pool) is stopped before the process exits 130.
   using interrupt = onInterrupt();
   const { signal } = interrupt;
+  const workers = new ApplyPool(interrupt);
+  // Runs Python in a temp directory that is removed when it ends: an interrupted run waits for that.
+  const schemas = declaredRegisterOptions(module, flags);
   const started = Date.now();
   let rows = 0;
-  let rowsRead = 0;
-  // The reader runs ahead of the writer by the batches in flight, so the share of the input read is
-  // scaled by the share of those rows written, for a percentage and ETA of what is actually done.
-  const done = (): number | undefined => {
-    const read = source.progress();
-    if (read === undefined) return undefined;
-    return rowsRead === 0 ? 0 : read * (rows / rowsRead);
-  };
-  const progress = flags.progress ? startProgress({ fraction: done, totalRows: source.totalRows }) : undefined;
-  let pool: Pool<BackendStats> | undefined;
+  let progress: Progress | undefined;
   try {
-    pool = await abortable(createPool(poolOptions(flags)), signal);
+    const model = await abortable(schemas, signal);
+    // A declared input schema also types CSV columns, which would otherwise be inferred.
+    const source = await abortable(openInput(flags.input, inputFormat, model.input ? { batchSize, schema: model.input } : { batchSize }), signal);
+    let rowsRead = 0;
+    // The reader runs ahead of the writer by the batches in flight, so the share of the input read is
+    // scaled by the share of those rows written, for a percentage and ETA of what is actually done.
+    const done = (): number | undefined => {
+      const read = source.progress();
+      if (read === undefined) return undefined;
+      return rowsRead === 0 ? 0 : read * (rows / rowsRead);
+    };
+    progress = flags.progress ? startProgress({ fraction: done, totalRows: source.totalRows }) : undefined;
+    const pool = await workers.start(poolOptions(flags));
     const udf = await abortable(pool.register(model), signal);
     const maxInFlight = flags.maxInFlight ?? 2 * pool.readyWorkers;
-    const results = udf.stream(counted(source.batches, (n) => { rowsRead += n; }), { maxInFlight, signal });
+    // A stdin whose writer stalls must not hold an interrupted run either.
+    const input = counted(abortableIterable(source.batches, signal), (n) => { rowsRead += n; });
+    const results = udf.stream(input, { maxInFlight, signal });
     const written = counted(consistent(results, udf.name), (n) => { rows += n; progress?.add(n); });
-    await writeOutput(written, flags.output, outputFormat);
+    await writeOutput(written, flags.output, outputFormat, { signal });
   } catch (error) {
     progress?.stop();
-    throw signal.aborted && !(error instanceof AbortError) ? new AbortError({ cause: error }) : error;
-  } finally {
-    // After an interrupt, close() would wait for the batches still computing; the workers die with
-    // this process instead (they watch their parent), so it exits now.
-    if (pool && !signal.aborted) await pool.close();
+    if (!signal.aborted) {
+      await workers.close();
+      throw error;
+    }
+    const deadline = Date.now() + INTERRUPT_STOP_MS;
+    await settlesWithin(schemas, deadline - Date.now());
+    await workers.stop(deadline);
+    throw error instanceof AbortError ? error : new AbortError({ cause: error });
   }
+  // The output is complete and in place; an interrupt now only stops the workers sooner.
+  await workers.close();
   const seconds = (Date.now() - started) / 1000;
   const where = flags.output === STDIO ? 'stdout' : flags.output;
   const summary = `pyudf: wrote ${rows} rows to ${where} in ${seconds.toFixed(1)} s (${Math.round(rows / Math.max(seconds, 1e-3))} rows/s)`;

@@ -5,5 +5,5 @@ import { main } from './program.js';
 
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
-// Interrupted work may still be computing in the workers; they exit with this process.
+// An interrupted run has stopped its workers; this ends whatever else still waits (a read of a stalled stdin).
 if (code === EXIT.INTERRUPTED) process.exit(code);

@@ -2,7 +2,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
-import { InvalidOptionError } from '../errors.js';
+import { AbortError, InvalidOptionError } from '../errors.js';
 import { readArrow } from './arrow-read.js';
 import { writeArrow } from './arrow-write.js';
 import { readCsv } from './csv-read.js';
@@ -10,7 +10,7 @@ import { writeCsv } from './csv-write.js';
 import { STDIO, type TableFormat } from './format.js';
 import { readParquet } from './parquet-read.js';
 import { writeParquet } from './parquet-write.js';
-import { openSink } from './sink.js';
+import { type ByteSink, openSink } from './sink.js';
 import type { ReadOptions, TableSource } from './source.js';
 
 export { formatOf, STDIO, TABLE_FORMATS, type TableFormat } from './format.js';
@@ -42,22 +42,50 @@ export async function checkOutput(file: string): Promise<void> {
   }
 }
 
+/** Options of writeOutput(). */
+export interface WriteOptions {
+  /**
+   * Stops the write: it rejects with AbortError as soon as the signal fires, whatever the writer is
+   * waiting for (the next batch, a reader of stdout that stopped reading), and no file is left.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Writes `batches` to `file` (or stdout for `-`). A file appears only when complete: the bytes go to a
- * temporary file beside it, renamed on success and removed on failure.
+ * temporary file beside it, renamed on success and removed on failure or abort.
  */
-export async function writeOutput(batches: AsyncIterable<RecordBatch>, file: string, format: TableFormat): Promise<void> {
-  const sink = openSink(file);
+export async function writeOutput(batches: AsyncIterable<RecordBatch>, file: string, format: TableFormat, options: WriteOptions = {}): Promise<void> {
+  const { signal } = options;
+  const sink = openSink(file, signal);
   try {
-    switch (format) {
-      case 'parquet': await writeParquet(batches, sink); break;
-      case 'csv': await writeCsv(batches, sink); break;
-      case 'arrow': await writeArrow(batches, sink, 'file'); break;
-      case 'arrow-stream': await writeArrow(batches, sink, 'stream'); break;
-    }
+    await untilAborted(writeFormat(batches, sink, format), signal);
     await sink.commit();
   } catch (error) {
     await sink.discard();
     throw error;
   }
+}
+
+function writeFormat(batches: AsyncIterable<RecordBatch>, sink: ByteSink, format: TableFormat): Promise<void> {
+  switch (format) {
+    case 'parquet': return writeParquet(batches, sink);
+    case 'csv': return writeCsv(batches, sink);
+    case 'arrow': return writeArrow(batches, sink, 'file');
+    case 'arrow-stream': return writeArrow(batches, sink, 'stream');
+  }
+}
+
+/** `work`, or AbortError once `signal` fires; the writer then ends on its own (its sink refuses every write). */
+function untilAborted(work: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return work;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      work.catch(() => undefined);
+      reject(new AbortError({ cause: signal.reason }));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
