@@ -156,6 +156,8 @@ export interface SchemaErrorOptions extends PyUdfErrorOptions {
   readonly expected: string;
   readonly actual: string;
   readonly udf: string;
+  /** How to fix it, appended to the message. */
+  readonly fix?: string;
 }
 
 /** A table does not match the declared `input` or `output` schema. */
@@ -168,8 +170,8 @@ export class SchemaError extends PyUdfError {
   readonly udf: string;
 
   constructor(options: SchemaErrorOptions) {
-    const { side, column, expected, actual, udf } = options;
-    super(`${side} column "${column}" of UDF "${udf}" is ${actual}, but the declared ${side} schema says ${expected}`, options);
+    const { side, column, expected, actual, udf, fix } = options;
+    super(`${side} column "${column}" of UDF "${udf}" is ${actual}, but the declared ${side} schema says ${expected}${fix ? `: ${fix}` : ''}`, options);
     this.side = side;
     this.column = column;
     this.expected = expected;

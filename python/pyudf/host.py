@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import convert, errors, loader
+from . import conform, convert, errors, loader
 from .loader import UdfSpec
 from .protocol import ErrorPayload, Phase
 
@@ -91,8 +91,10 @@ class UdfHost:
         entry = self._udfs.get(udf_id)
         if entry is None:
             raise UnknownUdfError(udf_id)
+        declared = entry.spec.output
         try:
-            return convert.normalise(entry.apply(entry.state, batch))
+            schema, batches = convert.normalise(entry.apply(entry.state, batch))
+            return (schema, batches) if declared is None else conform.conform(declared, schema, batches)
         except Exception as exc:
             raise UdfError("apply", exc) from exc
 

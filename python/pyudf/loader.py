@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib.util
 import linecache
 import os
@@ -11,6 +13,8 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import pyarrow as pa
 
 from .protocol import ProtocolError, UdfSpecMessage
 
@@ -29,6 +33,8 @@ class UdfSpec:
     init: str | None
     apply: str
     conf: Any
+    # The declared output: result columns whose types differ losslessly are cast to it (conform.py).
+    output: pa.Schema | None = None
 
     @classmethod
     def from_json(cls, obj: Mapping[str, object]) -> UdfSpec:
@@ -49,7 +55,10 @@ class UdfSpec:
             raise ProtocolError(f"UdfSpec.module must be an absolute path, got {module!r}")
         if code is not None and not isinstance(code, str):
             raise ProtocolError("UdfSpec.code must be a string or null")
-        return cls(name=name, module=module, code=code, init=init, apply=apply, conf=obj["conf"])
+        return cls(
+            name=name, module=module, code=code, init=init, apply=apply, conf=obj["conf"],
+            output=_schema(obj, "output"),
+        )
 
     def to_json(self) -> UdfSpecMessage:
         """The REGISTER body that from_json reads back as this spec."""
@@ -60,12 +69,35 @@ class UdfSpec:
             "init": self.init,
             "apply": self.apply,
             "conf": self.conf,
+            "output": _encode_schema(self.output),
         }
 
     @property
     def source_name(self) -> str:
         """The file name tracebacks show for this UDF's code."""
         return self.module if self.module is not None else f"<pyudf:{self.name}>"
+
+
+def _schema(obj: Mapping[str, object], key: str) -> pa.Schema | None:
+    """The optional schema under `key`: base64 of an Arrow IPC stream; a bad one is a ProtocolError."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(f"UdfSpec.{key} must be a base64 string or null")
+    try:
+        return pa.ipc.open_stream(pa.py_buffer(base64.b64decode(value, validate=True))).schema
+    except (binascii.Error, pa.ArrowInvalid, OSError) as exc:
+        raise ProtocolError(f"UdfSpec.{key} is not a base64 Arrow IPC stream: {exc}") from exc
+
+
+def _encode_schema(schema: pa.Schema | None) -> str | None:
+    if schema is None:
+        return None
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema):
+        pass
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
 
 
 def _identifier(text: str) -> str:

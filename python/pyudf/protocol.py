@@ -135,7 +135,12 @@ class WorkerInfo(_WorkerVersions, total=False):
     token: str
 
 
-class UdfSpecMessage(TypedDict):
+class _UdfSpecSchemas(TypedDict, total=False):
+    # The declared output schema: base64 of an Arrow IPC stream holding only that schema, or null.
+    output: str | None
+
+
+class UdfSpecMessage(_UdfSpecSchemas):
     """The REGISTER body (section 3.2): exactly one of `module` (an absolute path) and `code` is a string.
 
     What arrives is checked against this shape by loader.UdfSpec.from_json, not trusted.

@@ -86,6 +86,8 @@ export interface UdfSpecMessage {
   readonly init: string | null;
   readonly apply: string;
   readonly conf: unknown;
+  /** The declared output schema, as base64 of an Arrow IPC stream holding only it; absent or null: none. */
+  readonly output?: string | null;
 }
 
 // §3.5 ERROR

@@ -1,7 +1,7 @@
 // What pool.register() takes: the options, their documented defaults, and their validation into a UdfSpec.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Schema, TypeMap } from 'apache-arrow';
+import { type Schema, Table, tableToIPC, type TypeMap } from 'apache-arrow';
 import type { UdfSpec } from '../backend/backend.js';
 import { InvalidOptionError } from '../errors.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
@@ -114,6 +114,8 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   if (options.memoryLimitMb !== undefined) positiveInteger('memoryLimitMb', options.memoryLimitMb);
   const spec: UdfSpec = {
     name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
+    // The worker casts result columns that differ from it only losslessly (int32 where int64 is declared).
+    output: options.output ? Buffer.from(tableToIPC(new Table(options.output), 'stream')).toString('base64') : null,
     memoryLimitMb: options.memoryLimitMb ?? null,
   };
   return { spec, settings };

@@ -4,18 +4,29 @@ import { SchemaError, type SchemaSide } from '../errors.js';
 
 /** Throws SchemaError unless the columns are exactly the declared ones, with equal types. */
 export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, udf: string): void {
+  const output = side === 'output';
   for (const field of declared.fields) {
     const found = actual.fields.find((f) => f.name === field.name);
     if (!found) {
       const present = actual.fields.map((f) => f.name).join(', ') || 'none';
-      throw new SchemaError({ side, column: field.name, expected: String(field.type), actual: `missing (columns present: ${present})`, udf });
+      const fix = output ? `return a column named "${field.name}" from apply` : `add a column named "${field.name}" to the input`;
+      throw new SchemaError({ side, column: field.name, expected: String(field.type), actual: `missing (columns present: ${present})`, udf, fix });
     }
     if (!sameType(field.type, found.type)) {
-      throw new SchemaError({ side, column: field.name, expected: String(field.type), actual: String(found.type), udf });
+      const [expected, got] = [String(field.type), String(found.type)];
+      const fix = output
+        ? `return it as ${expected} from apply (pyudf casts only lossless differences, such as int32 to int64; in pyarrow: column.cast(...)), or declare it as ${got}`
+        : DataType.isDictionary(found.type)
+          ? `decode the dictionary column first (e.g. vectorFromArray(Array.from(column))), or declare it as ${got}`
+          : `build the column as ${expected}, or declare it as ${got}`;
+      throw new SchemaError({ side, column: field.name, expected, actual: got, udf, fix });
     }
   }
   const extra = actual.fields.find((f) => !declared.fields.some((d) => d.name === f.name));
-  if (extra) throw new SchemaError({ side, column: extra.name, expected: 'absent (not declared)', actual: String(extra.type), udf });
+  if (extra) {
+    const fix = output ? 'drop it from what apply returns, or add it to the declared output' : 'leave it out of the input (table.select(...)), or declare it';
+    throw new SchemaError({ side, column: extra.name, expected: 'absent (not declared)', actual: String(extra.type), udf, fix });
+  }
 }
 
 /**
