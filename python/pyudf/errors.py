@@ -40,8 +40,10 @@ def user_frames(exc: BaseException) -> list[ErrorFrame]:
 def _user_tb(exc: BaseException) -> TracebackType | None:
     """The traceback from the first frame outside the worker: the user's code, where the story starts."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None and _is_internal(tb.tb_frame.f_code.co_filename):
+    while tb is not None and _is_internal(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
+    # None when every frame is the worker's or importlib's (a SyntaxError in the user's file): the
+    # exception's own lines then point at the user's code.
     return tb
 
 

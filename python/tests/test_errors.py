@@ -98,6 +98,7 @@ def test_load_error_frames_skip_importlib_and_worker(loop: MessageLoop, tmp_path
     assert answer.kind == p.ERROR and payload["phase"] == "load"
     assert payload["type"] == "ModuleNotFoundError"
     assert payload["frames"] == [{"file": str(path), "line": 2, "function": "<module>"}]
+    assert payload["traceback"].startswith(f'Traceback (most recent call last):\n  File "{path}", line 2')
 
 
 def test_syntax_error_frame_points_at_the_line(loop: MessageLoop, tmp_path: Path) -> None:
@@ -106,6 +107,9 @@ def test_syntax_error_frame_points_at_the_line(loop: MessageLoop, tmp_path: Path
     _, payload = dispatch(loop, p.REGISTER, 3, spec(module=str(path)))
     assert payload["phase"] == "load" and payload["type"] == "SyntaxError"
     assert payload["frames"][-1]["file"] == str(path)
+    # The traceback is the user's file and line alone: no importlib or worker frame before it.
+    assert payload["traceback"].startswith(f'  File "{path}", line ')
+    assert "frozen" not in payload["traceback"] and "pyudf" not in payload["traceback"]
 
 
 def test_inline_code_file_name_and_source_line(loop: MessageLoop) -> None:
