@@ -2,6 +2,7 @@
 import { Duplex } from 'node:stream';
 import { RecordBatch, type Schema, Table } from 'apache-arrow';
 import { AbortError, InvalidInputError, PyUdfError } from '../errors.js';
+import { adoptTable } from './adopt-arrow.js';
 import { type Row, rowsToTable } from './rows.js';
 
 /** What a stream may carry: Arrow record batches, tables, or plain row objects (grouped into batches). */
@@ -73,7 +74,7 @@ async function* groupRows(source: StreamSource, rowsPerBatch: number, input: Sch
     if (item instanceof RecordBatch || item instanceof Table) {
       if (rows.length) yield rowsToTable(rows, input);
       rows = [];
-      yield item instanceof Table ? item : new Table(item);
+      yield adoptTable(item instanceof Table ? item : new Table(item));
     } else {
       rows.push(item);
       if (rows.length >= rowsPerBatch) {

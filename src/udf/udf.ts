@@ -9,6 +9,7 @@ import { splitIntoBatches } from './batches.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { UdfSettings } from './register-options.js';
 import type { Row } from './rows.js';
+import { adoptTable } from './adopt-arrow.js';
 import { checkSameLayout, checkSchema } from './schema-check.js';
 import {
   DEFAULT_MAX_IN_FLIGHT, type StreamItem, type StreamOptions, type StreamSource, streamThrough, toNodeTransform, toTransformStream,
@@ -227,8 +228,8 @@ function rejectOnThrow<T>(start: () => Promise<T>): Promise<T> {
 }
 
 function toTable<T extends TypeMap>(input: Table<T> | RecordBatch<T>): Table<T> {
-  if (input instanceof Table) return input;
-  if (input instanceof RecordBatch) return new Table(input);
+  if (input instanceof Table) return adoptTable(input);
+  if (input instanceof RecordBatch) return adoptTable(new Table(input));
   const what = input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name ?? 'object' : typeof input;
   throw new InvalidInputError(
     `apply() takes an apache-arrow Table or RecordBatch, got ${what}. Build one with tableFromArrays() or tableFromJSON() from apache-arrow` +
