@@ -10,10 +10,10 @@ const cjs = createRequire(import.meta.url)('apache-arrow') as Arrow;
 
 describe('adoptTable', () => {
   it('rebuilds a CommonJS-built table of many types over the same buffers, which then encodes and decodes unchanged', () => {
-    const foreign = cjs.tableFromArrays({
-      i: Int32Array.of(1, -2, 3),
-      f: Float64Array.of(0.5, 1.5, 2.5),
-      s: ['a', 'bb', null],
+    const foreign = new cjs.Table({
+      i: cjs.vectorFromArray(Int32Array.of(1, -2, 3)),
+      f: cjs.vectorFromArray(Float64Array.of(0.5, 1.5, 2.5)),
+      s: cjs.vectorFromArray(['a', 'bb', null], new cjs.Utf8()),
       d: cjs.vectorFromArray(['x', 'y', 'x'], new cjs.Dictionary(new cjs.Utf8(), new cjs.Int32())),
       l: cjs.vectorFromArray([[1], [2, 3], []], new cjs.List(new cjs.Field('item', new cjs.Int32(), true))),
       t: cjs.vectorFromArray([{ a: 1, b: 'p' }, { a: 2, b: 'q' }, { a: 3, b: 'r' }]),
