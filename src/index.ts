@@ -14,7 +14,7 @@ export {
 export type { JsonValue, RegisterOptions } from './udf/register-options.js';
 export { DEFAULT_MAX_IN_FLIGHT } from './udf/stream.js';
 export type { StreamItem, StreamOptions, StreamSource } from './udf/stream.js';
-export type { Row } from './udf/rows.js';
+export type { PlainValue, Row, RowOf } from './udf/rows.js';
 export { tensorColumn, tensorOf } from './udf/tensors.js';
 export type { Tensor, TensorValues } from './udf/tensors.js';
 export { defaultLogger, silentLogger } from './log/logger.js';

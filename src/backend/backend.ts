@@ -46,6 +46,8 @@ export interface Backend<S extends BackendStats = BackendStats> extends AsyncDis
   /** True while some worker has the UDF initialised and can serve it. */
   isServing(udfId: number): boolean;
   stats(): S;
+  /** Whether the backend keeps Node's event loop alive while no submitted work awaits an answer (default true). */
+  keepAlive(keep: boolean): void;
   /** Drains submitted work, then stops every worker. Safe to call more than once. */
   close(): Promise<void>;
 }

@@ -62,7 +62,7 @@ export async function createLocalBackend(settings: LocalBackendSettings): Promis
   const transport = await RouterTransport.bind(MAX_RESULT_BYTES, heartbeat);
   const files = settings.sharedMemoryMinBytes === null ? undefined : await SharedMemoryFiles.create(settings.sharedMemoryMinBytes);
   const launcher = new ProcessLauncher(transport, files, {
-    python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines, memoryLimitMb: settings.memoryLimitMb, livenessTimeoutMs,
+    python, env, logger: settings.logger, stderrTailLines: settings.stderrTailLines, memoryLimitMb: settings.memoryLimitMb, heartbeat,
   });
   const backend = new LocalBackend(python, launcher, new Scheduler(launcher, settings), files);
   await backend.start();
@@ -124,6 +124,10 @@ export class LocalBackend implements Backend<LocalBackendStats> {
       })),
       sharedMemory: { dir: this.files?.dir ?? null, resultsReceived: this.launcher.replies.resultsFromFiles },
     };
+  }
+
+  keepAlive(keep: boolean): void {
+    this.launcher.keepAlive(keep);
   }
 
   /** Drains queued and running batches, then stops every worker (SHUTDOWN, SIGTERM, SIGKILL) and frees the socket and files. */

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { Launcher } from '../scheduler/executor.js';
-import type { RouterTransport } from '../transport/router.js';
+import type { Heartbeat, RouterTransport } from '../transport/router.js';
 import type { SharedMemoryFiles } from '../transport/shared-memory.js';
 import { ReplyReader } from './reply-reader.js';
 import { type WorkerLink, WorkerConnection } from './worker-connection.js';
@@ -16,12 +16,9 @@ export interface ProcessLauncherOptions {
   readonly stderrTailLines: number;
   /** A worker whose resident memory passes this many MiB is killed; null: no limit. */
   readonly memoryLimitMb: number | null;
-  /** The socket's heartbeat timeout: a worker that misses it is killed as frozen. null: no heartbeats. */
-  readonly livenessTimeoutMs: number | null;
+  /** The socket's heartbeats: a worker that misses them is killed as frozen. null: no heartbeats. */
+  readonly heartbeat: Heartbeat | null;
 }
-
-/** After a peer's connection ends, the socket drops it from its routes within this time, so probes then see it gone. */
-const PROBE_DELAY_MS = 100;
 
 export class ProcessLauncher implements Launcher<WorkerConnection> {
   readonly replies: ReplyReader;
@@ -29,6 +26,8 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
   private readonly link: WorkerLink;
   private readonly receiving: Promise<void>;
   private nextRequest = 1;
+  private referenced = true;
+  private readonly prober: NodeJS.Timeout | undefined;
   /** Proves a peer on the socket is a worker this pool started (protocol.md §4). */
   private readonly token = randomBytes(32).toString('hex');
 
@@ -47,18 +46,29 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
       },
       replies: this.replies,
       logger: options.logger,
+      expectReplies: () => transport.expectReplies(),
     };
-    this.receiving = transport.receiveLoop((id, frames) => this.connections.get(id)?.onMessage(frames)).catch((error: unknown) => {
+    const expecting = (): boolean => [...this.connections.values()].some((connection) => connection.expectsMessages);
+    this.receiving = transport.receiveLoop((id, frames) => this.connections.get(id)?.onMessage(frames), expecting).catch((error: unknown) => {
       // The socket failed under us: nothing more can arrive, so end the workers rather than hang.
       options.logger(`the pool's socket failed: ${String(error)}`, { level: 'error', source: 'pool' });
       for (const connection of this.connections.values()) connection.kill();
     });
-    // Which worker a disconnect was is not said, so every connected worker is probed.
-    transport.onDisconnect(() => {
-      setTimeout(() => {
-        for (const connection of this.connections.values()) connection.probe();
-      }, PROBE_DELAY_MS).unref();
-    });
+    // A worker that misses its heartbeats is dropped by the socket, which makes a send to it fail: busy
+    // workers are probed once a heartbeat interval (an idle one is found at its next request).
+    if (options.heartbeat) {
+      this.prober = setInterval(() => {
+        for (const connection of this.connections.values()) if (connection.expectsMessages) connection.probe();
+      }, options.heartbeat.intervalMs);
+      this.prober.unref();
+    }
+  }
+
+  /** Whether the pool's workers and socket keep Node's event loop alive while no request awaits an answer. */
+  keepAlive(keep: boolean): void {
+    this.referenced = keep;
+    this.transport.keepAlive(keep);
+    for (const connection of this.connections.values()) connection.keepAlive(keep);
   }
 
   launch(id: string): WorkerConnection {
@@ -71,11 +81,12 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
       logger: this.options.logger,
       stderrTailLines: this.options.stderrTailLines,
       memoryLimitMb: this.options.memoryLimitMb,
-      livenessTimeoutMs: this.options.livenessTimeoutMs,
+      livenessTimeoutMs: this.options.heartbeat?.timeoutMs ?? null,
       token: this.token,
       sharedMemory: this.files ? { dir: this.files.dir, minBytes: this.files.minBytes } : undefined,
     });
     this.connections.set(id, connection);
+    if (!this.referenced) connection.keepAlive(false);
     // A late message from a worker already replaced is dropped.
     void connection.exited.then(() => this.connections.delete(id));
     return connection;
@@ -83,6 +94,7 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
 
   /** Closes the socket and removes its directory and the shared-memory files (after the workers stopped). */
   async close(): Promise<void> {
+    clearInterval(this.prober);
     await this.transport.close();
     await this.receiving;
     await this.files?.close();

@@ -2,8 +2,15 @@
 import type { Table } from 'apache-arrow';
 import { ProtocolError, PythonError, type PyUdfError } from '../errors.js';
 import { StreamDecoder } from '../protocol/arrow-ipc.js';
+import { ArrowValidationError, MAX_ARRAY_LENGTH } from '../protocol/arrow-validate.js';
 import { decodeErrorPayload, FLAG_BODY_IN_FILE, type Header, MAX_RESULT_BYTES } from '../protocol/wire.js';
 import type { SharedMemoryFiles } from '../transport/shared-memory.js';
+
+/**
+ * Most rows a RESULT may hold when its caller gives no bound: the most apache-arrow can hold. Validation
+ * bounds every buffer by the body either way; the Udf checks the row count against the input afterwards.
+ */
+const MAX_RESULT_ROWS = MAX_ARRAY_LENGTH;
 
 export class ReplyReader {
   // One decoder for the pool: its schema cache serves every worker's results.
@@ -17,13 +24,17 @@ export class ReplyReader {
     return this.fileResults;
   }
 
-  /** The table a RESULT carries; a ProtocolError if its body (or its file) is not a readable Arrow stream. */
-  result(header: Header, frames: readonly Buffer[], udfName: string): Table {
+  /**
+   * The table a RESULT carries; a ProtocolError if its body (or its file) is not a valid Arrow stream of at
+   * most `maxRows` rows (the input batch's row count, where the caller has it).
+   */
+  result(header: Header, frames: readonly Buffer[], udfName: string, maxRows = MAX_RESULT_ROWS): Table {
     const body = (header.flags & FLAG_BODY_IN_FILE) !== 0 ? this.takeFile(frames, udfName) : frames[1] ?? new Uint8Array();
     try {
-      return this.decoder.decode(body);
+      return this.decoder.decode(body, { maxRows });
     } catch (cause) {
-      throw new ProtocolError(`RESULT body of UDF "${udfName}" is not an Arrow IPC stream`, { cause });
+      const reason = cause instanceof ArrowValidationError ? `: ${cause.message}` : '';
+      throw new ProtocolError(`RESULT body of UDF "${udfName}" is not an Arrow IPC stream${reason}`, { cause });
     }
   }
 

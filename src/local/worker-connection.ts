@@ -6,7 +6,7 @@ import type { UdfSpec } from '../backend/backend.js';
 import type { BatchTask } from '../backend/batch-task.js';
 import type { Logger } from '../log/logger.js';
 import {
-  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, MAX_RESULT_BYTES, PING, READY, REGISTER, REGISTERED,
+  CALL, decodeHeader, decodeJson, encodeHeader, encodeJson, ERROR, type Header, KIND_NAMES, PING, READY, REGISTER, REGISTERED,
   RESULT, SHUTDOWN, UNREGISTER, UNREGISTERED, WORKER_INFO_KEYS, type WorkerInfo,
 } from '../protocol/wire.js';
 import { type Executor, type ExecutorExit, ExecutorLostError } from '../scheduler/executor.js';
@@ -23,6 +23,8 @@ export interface WorkerLink {
   nextRequestId(): number;
   readonly replies: ReplyReader;
   readonly logger: Logger;
+  /** Tells the socket a reply is now expected (an unref'd socket receives only then). */
+  expectReplies(): void;
 }
 
 /** A worker whose connection ended gets this long to exit on its own before it counts as frozen. */
@@ -81,6 +83,16 @@ export class WorkerConnection implements Executor {
     return this.process.pid;
   }
 
+  /** True while the worker owes the pool a message: READY, or answers to requests sent to it. */
+  get expectsMessages(): boolean {
+    return this.process.isAlive && (this.info === undefined || this.pending.size > 0);
+  }
+
+  /** Whether the child process and its pipes keep Node's event loop alive. */
+  keepAlive(keep: boolean): void {
+    this.process.keepAlive(keep);
+  }
+
   get accepting(): boolean {
     return this.process.isAlive && !this.killed && this.protocolError === undefined;
   }
@@ -114,15 +126,15 @@ export class WorkerConnection implements Executor {
   }
 
   /**
-   * Checks that the worker is still connected, after some peer's connection ended: a send to a peer the
-   * socket dropped for missing its heartbeats fails, and a worker whose process is still there is frozen.
+   * Checks that the worker is still connected: a send to a peer the socket dropped for missing its
+   * heartbeats fails, and a worker whose process is still there then is frozen.
    */
   probe(): void {
     if (!this.info || !this.accepting || this.stopping) return;
     this.link.send(this.id, [encodeHeader(PING)]).catch(() => {
       setTimeout(() => {
         if (!this.process.isAlive || this.stopping) return;
-        this.killFor(` after the pool's socket dropped its connection: it stopped answering heartbeats for livenessTimeoutMs=${this.options.livenessTimeoutMs ?? '(none)'} (its process was stopped, by SIGSTOP or a debugger, or frozen), or sent a frame over ${MAX_RESULT_BYTES} bytes`);
+        this.killFor(` after it stopped answering heartbeats for livenessTimeoutMs=${this.options.livenessTimeoutMs ?? '(none)'} (its process was stopped, by SIGSTOP or a debugger, or frozen)`);
       }, EXIT_GRACE_MS).unref();
     });
   }
@@ -183,6 +195,7 @@ export class WorkerConnection implements Executor {
     if (!this.accepting) return this.exited.then((exit) => Promise.reject(new ExecutorLostError(exit)));
     return new Promise<T>((resolve, reject) => {
       const frames = start(this.link.nextRequestId(), resolve, reject);
+      this.link.expectReplies();
       // A send fails only when the worker cannot be reached: ending it settles its requests, retries included.
       this.link.send(this.id, frames).catch(() => this.kill());
     });

@@ -64,6 +64,15 @@ export class WorkerProcess {
     return [...this.tail];
   }
 
+  /** Whether the process and its pipes keep Node's event loop alive (they still work either way). */
+  keepAlive(keep: boolean): void {
+    for (const handle of [this.child, this.child.stdin, this.child.stdout, this.child.stderr]) {
+      const refable = handle as { ref?: () => void; unref?: () => void } | null;
+      if (keep) refable?.ref?.();
+      else refable?.unref?.();
+    }
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.isAlive) this.child.kill(signal);
   }

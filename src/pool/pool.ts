@@ -45,6 +45,22 @@ export class Pool<S extends BackendStats = LocalBackendStats> implements AsyncDi
     return this.backend.stats().restarts;
   }
 
+  /**
+   * Lets Node exit while the pool is idle, as `server.unref()` does: a script that ends without
+   * `close()` then exits instead of waiting for the workers, which end with it. Calls in flight still
+   * keep Node running until they are answered. Returns the pool.
+   */
+  unref(): this {
+    this.backend.keepAlive(false);
+    return this;
+  }
+
+  /** Undoes `unref()`: the pool keeps Node running until `close()` (the default). Returns the pool. */
+  ref(): this {
+    this.backend.keepAlive(true);
+    return this;
+  }
+
   /** A snapshot for monitoring: queue, batches in flight, restarts, and the backend's own details. */
   stats(): S {
     return this.backend.stats();

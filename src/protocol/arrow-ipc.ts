@@ -1,9 +1,9 @@
 // Arrow IPC streams for CALL and RESULT bodies (protocol.md §3.4, §7), written and read with
 // apache-arrow's own message encoder, assembler and loader, but without its general-purpose stream
 // writer and reader: those cost 30-40 µs a batch, which is most of a one-row call. Streams with
-// dictionaries or compression go through apache-arrow's writer and reader unchanged.
+// dictionaries go through apache-arrow's writer and reader unchanged. Every stream read is validated first.
 import {
-  type Data, DataType, type Field, makeData, type Null, MessageHeader, RecordBatch, RecordBatchStreamWriter, type Schema, Struct, Table,
+  type Data, DataType, type Field, makeData, type Null, RecordBatch, RecordBatchStreamWriter, type Schema, Struct, Table,
   tableFromIPC,
 } from 'apache-arrow';
 import { AsyncByteQueue } from 'apache-arrow/io/stream';
@@ -11,6 +11,7 @@ import { FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arr
 import { _InternalEmptyPlaceholderRecordBatch as EmptyPlaceholder } from 'apache-arrow/recordbatch';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
+import { type CheckedStream, checkIpcStream, MAX_ARRAY_LENGTH } from './arrow-validate.js';
 
 // The format says a Null column's null count is its length, and pyarrow's full validation (which every
 // worker runs on what it receives) checks it; apache-arrow's assembler writes 0. Its assembler pushes a
@@ -131,70 +132,51 @@ export function groupChunks(chunks: readonly Uint8Array[], ownFrameBytes: number
   return frames;
 }
 
+/** What StreamDecoder.decode accepts. */
+export interface DecodeOptions {
+  /** Most rows the stream may hold; more is an ArrowValidationError. Default MAX_ARRAY_LENGTH (2^31 - 1). */
+  readonly maxRows?: number;
+}
+
 /**
- * Reads RESULT streams without copying: the columns view the received frame. A worker answers with
- * the same schema call after call, so the last few decoded schemas are kept by their message bytes.
+ * Reads RESULT streams without copying: the columns view the received frame. Every stream is validated
+ * first (arrow-validate.ts): a worker's bytes are untrusted. A worker answers with the same schema call
+ * after call, so the last few validated schemas are kept by their message bytes.
  */
 export class StreamDecoder {
   private readonly schemas: { bytes: Buffer; schema: Schema }[] = [];
 
   constructor(private readonly cachedSchemas = 8) {}
 
-  decode(bytes: Uint8Array): Table {
+  /** The stream's table; throws ArrowValidationError for a stream that is malformed or too long. */
+  decode(bytes: Uint8Array, options: DecodeOptions = {}): Table {
+    const stream = checkIpcStream(bytes, {
+      maxRows: options.maxRows ?? MAX_ARRAY_LENGTH,
+      knownSchema: (metadata) => this.cachedSchema(metadata),
+    });
     try {
-      return this.decodePlain(bytes) ?? tableFromIPC(bytes);
+      return this.load(stream) ?? tableFromIPC(bytes);
     } catch {
       // A stream this reader gets wrong is read again by apache-arrow's, whose error is the one to report.
       return tableFromIPC(bytes);
     }
   }
 
-  /** The table, or undefined for a stream with dictionaries or compression. */
-  private decodePlain(bytes: Uint8Array): Table | undefined {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let position = 0;
-    const take = (length: number): Uint8Array => {
-      if (length < 0 || position + length > bytes.byteLength) throw new RangeError('truncated Arrow IPC stream');
-      const chunk = bytes.subarray(position, position + length);
-      position += length;
-      return chunk;
-    };
-    const int32 = (): number => {
-      const at = position;
-      take(4);
-      return view.getInt32(at, true);
-    };
-    let schema: Schema | undefined;
-    const batches: RecordBatch[] = [];
-    for (;;) {
-      let length = int32();
-      if (length === CONTINUATION) length = int32();
-      if (length === 0) break;
-      const metadata = take(length);
-      if (!schema) {
-        schema = this.cachedSchema(metadata);
-        if (schema) continue;
-      }
-      const message = Message.decode(metadata);
-      const body = take(message.bodyLength);
-      if (message.isSchema()) {
-        schema = message.header();
-        if (hasDictionaries(schema.fields)) return undefined;
-        this.remember(metadata, schema);
-        continue;
-      }
-      if (!schema || !message.isRecordBatch()) return undefined;
-      const header = message.header();
-      if (header.compression != null || body.byteOffset % 8 !== 0) return undefined;
+  /** The table, or undefined for a stream with dictionaries or a misaligned body, left to apache-arrow's reader. */
+  private load({ schema, newSchemaMetadata, batches, dictionaryBatches }: CheckedStream): Table | undefined {
+    if (!schema || dictionaryBatches > 0 || hasDictionaries(schema.fields)) return undefined;
+    if (newSchemaMetadata) this.remember(newSchemaMetadata, schema);
+    const loaded: RecordBatch[] = [];
+    for (const { header, body, metadata } of batches) {
+      if (body.byteOffset % 8 !== 0) return undefined;
       const children = new VectorLoader(
         body, header.nodes, header.buffers, new Map(), schema.metadataVersion, header.variadicBufferCounts,
       ).visitMany(schema.fields);
       const data = makeData({ type: new Struct(schema.fields), length: header.length, children });
-      batches.push(new RecordBatch(schema, data, message.metadata));
+      loaded.push(new RecordBatch(schema, data, metadata));
     }
-    if (!schema) return undefined;
     // As apache-arrow's reader does: a stream without batches still yields the schema's table.
-    return new Table(batches.length ? batches : [new EmptyPlaceholder(schema)]);
+    return new Table(loaded.length ? loaded : [new EmptyPlaceholder(schema)]);
   }
 
   private cachedSchema(metadata: Uint8Array): Schema | undefined {

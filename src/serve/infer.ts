@@ -1,6 +1,7 @@
 // POST /v2/models/{name}/infer: request body to table, one shared-batch call, table to response body.
 import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
+import { ArrowRowLimitError, validateIpcStream } from '../protocol/arrow-validate.js';
 import { type InferRequest, inferResponseBody, parseInferRequest } from './infer-body.js';
 import type { InferProtocol } from './metrics.js';
 import type { ServableUdf } from './options.js';
@@ -18,6 +19,8 @@ export interface InferCall {
   readonly headerLength: string | undefined;
   /** Fires when the client goes away or the server stops waiting. */
   readonly signal: AbortSignal;
+  /** Most rows accepted (the server's `maxRequestRows`). */
+  readonly maxRows: number;
 }
 
 /** How a request is encoded, from its headers alone (so it can label metrics even when parsing fails). */
@@ -33,7 +36,7 @@ export async function infer(call: InferCall): Promise<Reply> {
   if (inferProtocol(call.contentType, call.headerLength) === 'arrow') return inferArrow(call);
   const request = parseInferRequest(call.body, call.headerLength);
   const wanted = requestedOutputs(request, call.udf);
-  const input = tensorsToTable(request.inputs, call.udf.inputSchema);
+  const input = tensorsToTable(request.inputs, call.udf.inputSchema, call.maxRows);
   const result = await call.udf.callTable(input, { signal: call.signal });
   const names = wanted ?? result.schema.fields.map((f) => f.name);
   const outputs = names.map((name) => {
@@ -65,13 +68,22 @@ function describe(table: Table): string {
 }
 
 async function inferArrow(call: InferCall): Promise<Reply> {
-  let input: Table;
-  try {
-    input = tableFromIPC(call.body);
-  } catch (cause) {
-    throw new InvalidInputError(`the body is not an Arrow IPC stream: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
+  const input = readArrowBody(call.body, call.maxRows);
   if (input.schema.fields.length === 0) throw new InvalidInputError('the Arrow IPC stream has no columns');
   const result = await call.udf.callTable(input, { signal: call.signal });
   return { status: 200, headers: { 'content-type': ARROW_STREAM }, chunks: [tableToIPC(result, 'stream')] };
+}
+
+/**
+ * The table of an Arrow IPC stream request body, validated before apache-arrow loads it (a few hundred
+ * bytes claiming 2^50 rows would otherwise take the process down). Throws InvalidInputError.
+ */
+export function readArrowBody(body: Uint8Array, maxRows: number): Table {
+  try {
+    validateIpcStream(body, { maxRows });
+    return tableFromIPC(body);
+  } catch (cause) {
+    if (cause instanceof ArrowRowLimitError) throw new InvalidInputError(`${cause.message} (the server's maxRequestRows)`);
+    throw new InvalidInputError(`the body is not a valid Arrow IPC stream: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
 }

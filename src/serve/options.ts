@@ -4,6 +4,7 @@ import type { Schema, Table } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
 import type { PoolOptions } from '../pool/options.js';
+import { MAX_ARRAY_LENGTH } from '../protocol/arrow-validate.js';
 import type { BackendStats } from '../backend/backend.js';
 import type { Pool } from '../pool/pool.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
@@ -44,6 +45,11 @@ export interface ServeOptions {
   readonly host?: string;
   /** Largest request body accepted; larger ones get 413 before they are read. Default 64 MiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Most rows one inference request may carry (an Arrow stream's rows, or a tensor's first dimension); more
+   * get 400 before anything is loaded. Default 1 048 576.
+   */
+  readonly maxRequestRows?: number;
   /** How long close() waits for in-flight requests before cancelling them with 503. Default 30 000 ms. */
   readonly drainTimeoutMs?: number;
   /** Receives the server's log lines (errors with tracebacks, start, stop), `source: 'server'`. Default: stderr, prefixed `[pyudf server]`. */
@@ -60,6 +66,7 @@ export interface ResolvedServeOptions {
   readonly port: number;
   readonly host: string;
   readonly maxBodyBytes: number;
+  readonly maxRequestRows: number;
   readonly drainTimeoutMs: number;
   readonly logger: ServeLogger;
 }
@@ -67,6 +74,7 @@ export interface ResolvedServeOptions {
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_REQUEST_ROWS = 1_048_576;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions {
@@ -88,6 +96,7 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     port: options.port ?? DEFAULT_PORT,
     host: options.host ?? DEFAULT_HOST,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxRequestRows: options.maxRequestRows ?? DEFAULT_MAX_REQUEST_ROWS,
     drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     logger: options.logger ?? defaultServeLogger,
   };
@@ -95,6 +104,11 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
   if (resolved.port > 65_535) throw new InvalidOptionError('port', `must be at most 65535, got ${resolved.port}`);
   if (typeof resolved.host !== 'string' || resolved.host === '') throw new InvalidOptionError('host', 'must be a host name or address');
   positiveInteger('maxBodyBytes', resolved.maxBodyBytes);
+  positiveInteger('maxRequestRows', resolved.maxRequestRows);
+  // apache-arrow holds at most 2^31 - 1 rows in a column.
+  if (resolved.maxRequestRows > MAX_ARRAY_LENGTH) {
+    throw new InvalidOptionError('maxRequestRows', `must be at most ${MAX_ARRAY_LENGTH}, got ${resolved.maxRequestRows}`);
+  }
   nonNegativeInteger('drainTimeoutMs', resolved.drainTimeoutMs);
   if (typeof resolved.logger !== 'function') throw new InvalidOptionError('logger', 'must be a function (message, meta) => void');
   return resolved;

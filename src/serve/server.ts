@@ -225,7 +225,7 @@ export class ModelServer implements AsyncDisposable {
     try {
       if (!this.udf) throw new RequestError(503, `model "${this.modelName}" is still loading`);
       const body = await readBody(request, this.options.maxBodyBytes);
-      reply = await infer({ udf: this.udf, body, contentType, headerLength, signal });
+      reply = await infer({ udf: this.udf, body, contentType, headerLength, signal, maxRows: this.options.maxRequestRows });
     } catch (error) {
       reply = this.failure(error, requestId, signal);
     }

@@ -20,13 +20,17 @@ export interface RequestTensor {
  * Builds the table a UDF receives from the request's tensors: one column per tensor, rows along the
  * first dimension. With a declared input schema the columns take its types and order, and every tensor
  * must match a declared column (datatype and dimensions); without one, tensor datatypes pick the types.
- * Throws InvalidInputError naming the tensor and what is wrong.
+ * A tensor of more than `maxRows` rows (the server's maxRequestRows) is refused before anything is
+ * converted. Throws InvalidInputError naming the tensor and what is wrong.
  */
-export function tensorsToTable(tensors: readonly RequestTensor[], declared?: Schema): Table {
+export function tensorsToTable(tensors: readonly RequestTensor[], declared?: Schema, maxRows = Number.POSITIVE_INFINITY): Table {
   if (tensors.length === 0) throw new InvalidInputError('the request has no inputs');
   const byName = new Map<string, RequestTensor>();
   for (const tensor of tensors) {
     checkDatatypeAndShape(tensor);
+    if (tensor.shape[0]! > maxRows) {
+      throw new InvalidInputError(`input "${tensor.name}" has ${tensor.shape[0]} rows (shape ${shapeText(tensor.shape)}); at most ${maxRows} are accepted (the server's maxRequestRows)`);
+    }
     if (byName.has(tensor.name)) throw new InvalidInputError(`input "${tensor.name}" is given twice`);
     byName.set(tensor.name, tensor);
   }

@@ -8,6 +8,8 @@ import { ownPrefix, removeAbandoned } from './abandoned.js';
 export type Frames = Buffer[];
 /** How long a send may wait for a peer (see bind()). */
 export const SEND_TIMEOUT_MS = 1_000;
+/** The longest one receive waits before the loop looks again at whether it should keep receiving. */
+export const RECEIVE_TIMEOUT_MS = 500;
 export type MessageHandler = (workerId: string, frames: Frames) => void;
 
 /**
@@ -23,6 +25,8 @@ export interface Heartbeat {
 export class RouterTransport {
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
+  private keepingAlive = true;
+  private wake: (() => void) | undefined;
 
   private constructor(private readonly socket: Router, readonly dir: string, readonly endpoint: string) {}
 
@@ -43,7 +47,7 @@ export class RouterTransport {
     // never waits, so the timeout only ever ends sends to dead ones.
     const socket = new Router({
       mandatory: true, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, sendTimeout: SEND_TIMEOUT_MS,
-      maxMessageSize: maxFrameBytes,
+      maxMessageSize: maxFrameBytes, receiveTimeout: RECEIVE_TIMEOUT_MS,
       ...(heartbeat ? { heartbeatInterval: heartbeat.intervalMs, heartbeatTimeout: heartbeat.timeoutMs } : {}),
     });
     try {
@@ -56,23 +60,41 @@ export class RouterTransport {
     return new RouterTransport(socket, dir, endpoint);
   }
 
-  /** Runs the receive loop until close(); each message goes to `onMessage` with its worker id. */
-  async receiveLoop(onMessage: MessageHandler): Promise<void> {
-    try {
-      for await (const [id, ...frames] of this.socket) {
-        if (id) onMessage(id.toString('latin1'), frames);
+  /**
+   * Runs the receive loop until close(); each message goes to `onMessage` with its worker id. While
+   * unref'd (`keepAlive(false)`), it receives only when `expecting()` (some request awaits its answer):
+   * a pending receive is what keeps Node's event loop alive, and an idle pool must not. A receive waits
+   * at most RECEIVE_TIMEOUT_MS, so that a change to either is seen.
+   */
+  async receiveLoop(onMessage: MessageHandler, expecting: () => boolean): Promise<void> {
+    while (!this.closed) {
+      if (!this.keepingAlive && !expecting()) {
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        continue;
       }
-    } catch (error) {
-      if (!this.closed) throw error;
+      let message: Buffer[];
+      try {
+        message = await this.socket.receive();
+      } catch (error) {
+        if (this.closed) return;
+        if ((error as { code?: string }).code === 'EAGAIN') continue; // the receive timed out
+        throw error;
+      }
+      const [id, ...frames] = message;
+      if (id) onMessage(id.toString('latin1'), frames);
     }
   }
 
-  /**
-   * Calls `onDisconnect` whenever a peer's connection ends: it exited, or it missed its heartbeats.
-   * The event does not say which peer (they share one endpoint); a send to a dropped peer fails.
-   */
-  onDisconnect(onDisconnect: () => void): void {
-    this.socket.events.on('disconnect', onDisconnect);
+  /** Whether an idle socket keeps Node's event loop alive (the default). */
+  keepAlive(keep: boolean): void {
+    this.keepingAlive = keep;
+    this.expectReplies();
+  }
+
+  /** Call after sending a request: an unref'd loop starts receiving again. */
+  expectReplies(): void {
+    this.wake?.();
+    this.wake = undefined;
   }
 
   /** Queues a message; zeromq.js allows one send in flight per socket, so sends are chained. */
@@ -85,6 +107,7 @@ export class RouterTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.expectReplies();
     await this.sendChain;
     this.socket.close();
     await rm(this.dir, { recursive: true, force: true });

@@ -1,12 +1,24 @@
 // Plain row objects ↔ Arrow: building a table from rows (by declared schema or inference) and back.
 import {
-  Binary, Bool, type DataType, Field, Float64, Int64, List, type Schema, Struct, Table, TimestampMillisecond, Utf8,
-  type Vector, vectorFromArray,
+  Binary, Bool, type DataType, Field, type FixedSizeList, Float64, Int64, type LargeList, List, type Schema, Struct, Table, TimestampMillisecond,
+  type TypeMap, Utf8, type Vector, vectorFromArray,
 } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
 
 /** A row as plain JavaScript: column name → value. */
 export type Row = Readonly<Record<string, unknown>>;
+
+/** A value of Arrow type `T` as a row holds it: lists as arrays, structs as objects, leaves as apache-arrow gives them. */
+export type PlainValue<T extends DataType> =
+  T extends Struct<infer M> ? { [K in keyof M]: PlainValue<M[K]> | null }
+    : T extends List<infer C> | FixedSizeList<infer C> | LargeList<infer C> ? (PlainValue<C> | null)[]
+      : T['TValue'];
+
+/**
+ * A row of a table of columns `T`, as `call()` takes and returns it: each declared column by its type,
+ * or any columns when none are declared.
+ */
+export type RowOf<T extends TypeMap> = string extends keyof T ? Record<string, unknown> : { [K in keyof T]: PlainValue<T[K]> | null };
 
 /**
  * Builds one record batch from row objects. With a declared schema its types are used; otherwise each

@@ -8,7 +8,7 @@ import { positiveInteger } from '../validate.js';
 import { splitIntoBatches } from './batches.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { UdfSettings } from './register-options.js';
-import type { Row } from './rows.js';
+import type { Row, RowOf } from './rows.js';
 import { adoptTable } from './adopt-arrow.js';
 import { checkSameLayout, checkSchema } from './schema-check.js';
 import {
@@ -111,11 +111,11 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
    * into batches of up to `maxBatchRows`, waiting at most `maxDelayMs`; a row whose batch raises in
    * Python is retried alone, so only the caller whose row raises gets the PythonError.
    */
-  call(row: Row, options: CallOptions = {}): Promise<Record<string, unknown>> {
+  call(row: RowOf<In>, options: CallOptions = {}): Promise<RowOf<Out>> {
     return this.track(rejectOnThrow(() => {
       this.assertOpen();
-      return this.batcher.callRow(row, options.signal);
-    }));
+      return this.batcher.callRow(row as Row, options.signal);
+    })) as Promise<RowOf<Out>>;
   }
 
   /** Like `apply`, but coalesced with concurrent `call`/`callTable` callers into shared batches. */
