@@ -1,6 +1,6 @@
 // The serving front end's public surface, re-exported by src/index.ts.
 export { createServer, ModelServer } from './server.js';
-export type { ServerAddress } from './server.js';
+export type { RequestHandler, ServerAddress } from './server.js';
 export { installSignalHandlers } from './signals.js';
 export type { SignalHandlerOptions } from './signals.js';
 export type { ServableUdf, ServeLogLevel, ServeLogger, ServeOptions } from './options.js';

@@ -36,6 +36,16 @@ export function matchRoute(method: string | undefined, pathname: string): Route 
   return route;
 }
 
+/** True for a path this server answers (whatever the method): a mounted handler passes others on. */
+export function isServedPath(pathname: string): boolean {
+  try {
+    matchRoute('GET', pathname);
+    return true;
+  } catch (error) {
+    return !(error instanceof RequestError && error.status === 404);
+  }
+}
+
 /** 405, with the method to use (sent as the Allow header). */
 export class MethodNotAllowed extends RequestError {
   constructor(message: string, readonly allow: string) {

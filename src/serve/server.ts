@@ -13,7 +13,7 @@ import { type ModelMetadata, modelMetadata, serverMetadata } from './metadata.js
 import { ServeMetrics } from './metrics.js';
 import { type ResolvedServeOptions, type ServableUdf, type ServeOptions, resolveServeOptions } from './options.js';
 import { type Reply, errorJson, jsonReply, sendReply } from './reply.js';
-import { MethodNotAllowed, type Route, matchRoute } from './router.js';
+import { isServedPath, MethodNotAllowed, type Route, matchRoute } from './router.js';
 
 export interface ServerAddress {
   readonly host: string;
@@ -23,6 +23,9 @@ export interface ServerAddress {
 }
 
 type State = 'new' | 'loading' | 'serving' | 'closing';
+
+/** A Node request handler, as Express's `app.use()`, @fastify/middie's `fastify.use()` and `http.createServer()` take. */
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void;
 
 /** After the drain deadline, how long cancelled requests get to write their 503 before connections close. */
 const CANCEL_GRACE_MS = 1_000;
@@ -47,6 +50,7 @@ export class ModelServer implements AsyncDisposable {
   private metadata: ModelMetadata;
   private address: ServerAddress | undefined;
   private listening: Promise<ServerAddress> | undefined;
+  private loadingModel: Promise<void> | undefined;
   private loading: Promise<unknown> = Promise.resolve();
   private closed: Promise<void> | undefined;
   private unobserve: (() => void) | undefined;
@@ -58,13 +62,26 @@ export class ModelServer implements AsyncDisposable {
     const declared = options.udf ?? { inputSchema: options.model?.input, outputSchema: options.model?.output };
     this.metadata = this.describe(declared.inputSchema, declared.outputSchema);
     this.metrics = new ServeMetrics({ model: this.modelName, stats: () => this.pool?.stats(), ready: () => this.ready });
-    this.http = createHttpServer((request, response) => {
-      this.onRequest(request, response).catch((error: unknown) => {
-        this.options.logger(`answering ${request.method} ${request.url} failed: ${describeError(error)}`, { level: 'error', source: 'server' });
-        response.destroy();
-      });
-    });
+    this.http = createHttpServer((request, response) => this.handler(request, response));
   }
+
+  /**
+   * The Open Inference Protocol routes (and /metrics) as a Node request handler, to mount in another
+   * server: `app.use('/oip', server.handler)` in Express, `fastify.use('/oip', server.handler)` with
+   * @fastify/middie, or `http.createServer(server.handler)`. Paths it does not serve go to `next` when
+   * given, else get a 404. Mount it before any body parser (it reads the raw body), and call `load()`
+   * (or `listen()`) first; until then requests get 503.
+   */
+  readonly handler: RequestHandler = (request, response, next) => {
+    if (next && !isServedPath((request.url ?? '/').split('?')[0]!)) {
+      next();
+      return;
+    }
+    this.onRequest(request, response).catch((error: unknown) => {
+      this.options.logger(`answering ${request.method} ${request.url} failed: ${describeError(error)}`, { level: 'error', source: 'server' });
+      response.destroy();
+    });
+  };
 
   /** The base URL once listening, e.g. `http://127.0.0.1:8000`. */
   get url(): string | undefined {
@@ -83,8 +100,19 @@ export class ModelServer implements AsyncDisposable {
    */
   listen(): Promise<ServerAddress> {
     if (this.state === 'closing') return Promise.reject(new ServerClosedError('the server is closed; create a new one to listen again'));
+    if (this.state === 'new') this.state = 'loading';
     this.listening ??= this.startOrClose();
     return this.listening;
+  }
+
+  /**
+   * Loads the model (creating the pool unless one was given) without listening: for `handler` mounted in
+   * another server. Rejects if the model fails to load; the server is closed then.
+   */
+  load(): Promise<void> {
+    if (this.state === 'closing') return Promise.reject(new ServerClosedError('the server is closed; create a new one to load the model again'));
+    this.loadingModel ??= this.loadOrClose();
+    return this.loadingModel;
   }
 
   /**
@@ -101,11 +129,21 @@ export class ModelServer implements AsyncDisposable {
   }
 
   private async startOrClose(): Promise<ServerAddress> {
+    const start = this.start();
+    try {
+      return await start;
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  private async loadOrClose(): Promise<void> {
     this.state = 'loading';
-    const load = this.start();
+    const load = this.loadModel();
     this.loading = load.catch(() => undefined);
     try {
-      return await load;
+      await load;
     } catch (error) {
       await this.close();
       throw error;
@@ -124,6 +162,12 @@ export class ModelServer implements AsyncDisposable {
     const bound = (this.http.address() as AddressInfo).port;
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     this.address = { host, port: bound, url: `http://${urlHost}:${bound}` };
+    await this.load();
+    this.options.logger(`serving model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`, { level: 'info', source: 'server' });
+    return this.address;
+  }
+
+  private async loadModel(): Promise<void> {
     const udf = this.options.udf ?? await this.register();
     if (this.state === 'closing') {
       if (!this.options.udf) await udf.close();
@@ -133,8 +177,6 @@ export class ModelServer implements AsyncDisposable {
     this.metadata = this.describe(udf.inputSchema, udf.outputSchema);
     this.unobserve = udf.observe((event) => this.metrics.recordBatch(event));
     this.state = 'serving';
-    this.options.logger(`serving model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`, { level: 'info', source: 'server' });
-    return this.address;
   }
 
   private async register(): Promise<ServableUdf> {
