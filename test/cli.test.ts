@@ -1,13 +1,18 @@
 // Unit tests of the CLI's pieces: flag parsing, formats, exit codes, CSV typing and quoting, TS generation, progress.
 import { PassThrough } from 'node:stream';
 import {
-  DenseUnion, Dictionary, Field, FixedSizeList, Float32, Float64, Int16, Int32, List, Schema, Struct, TimestampNanosecond, Utf8,
+  DenseUnion, Dictionary, Field, FixedSizeList, Float32, Float64, Int16, Int32, List, type RecordBatch, Schema, Struct, Table,
+  tableFromArrays, TimestampNanosecond, Utf8,
 } from 'apache-arrow';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { describeError, EXIT, exitCodeFor } from '../src/cli/exit-codes.js';
+import { apacheTime, commonLogLine, jsonLogLine, modelOf } from '../src/cli/access-log.js';
+import { COMMAND_EXIT_CODES, describeError, EXIT, exitCodeFor } from '../src/cli/exit-codes.js';
+import { helpWidth, reflow, wrapLine } from '../src/cli/help-text.js';
+import { CarriedColumns } from '../src/cli/keep-columns.js';
+import { keepSpec, parseKeep } from '../src/cli/keep-flags.js';
 import { duration, startProgress } from '../src/cli/progress.js';
-import { parseConf, parsePositiveInteger } from '../src/cli/udf-options.js';
+import { parseConf, parseNonNegativeInteger, parsePositiveInteger } from '../src/cli/udf-options.js';
 import {
   AbortError, InvalidInputError, InvalidOptionError, PythonEnvError, PythonError, RowCountError, SchemaError, WorkerCrashedError,
 } from '../src/errors.js';
@@ -143,5 +148,130 @@ describe('progress', () => {
     expect(duration(4.2)).toBe('5 s');
     expect(duration(125)).toBe('2 min 5 s');
     expect(duration(7260)).toBe('2 h 1 min');
+  });
+});
+
+describe('--keep: carried columns', () => {
+  /** Input batches of these sizes (ids 0, 1, … across them), with a `tag` column. */
+  const inputs = (sizes: number[]): RecordBatch[] => {
+    let next = 0;
+    return sizes.map((size) => {
+      const id = Float64Array.from({ length: size }, () => next++);
+      return tableFromArrays({ id, tag: Array.from(id, (v) => `t${v}`), x: Float64Array.from(id, (v) => v / 2) }).batches[0]!;
+    });
+  };
+  async function* iterate<T>(items: Iterable<T>): AsyncGenerator<T> {
+    yield* items;
+  }
+  /**
+   * Runs `sizes` through a fake UDF that returns y = 2x, re-cut into result batches of `outRows` rows
+   * regardless of input boundaries (more than the stream does), with `pulled` input batches read ahead.
+   */
+  async function carry(sizes: number[], outRows: number, keep: string[]): Promise<Table> {
+    const carried = await CarriedColumns.open(iterate(inputs(sizes)), { all: false, names: keep }, {});
+    const given: RecordBatch[] = [];
+    async function* udf(): AsyncGenerator<RecordBatch> {
+      const rows: number[] = [];
+      for await (const batch of carried.inputs) {
+        given.push(batch);
+        rows.push(...batch.getChild('x')!.toArray() as Float64Array);
+        while (rows.length >= outRows) yield tableFromArrays({ y: Float64Array.from(rows.splice(0, outRows), (v) => 2 * v) }).batches[0]!;
+      }
+      if (rows.length) yield tableFromArrays({ y: Float64Array.from(rows, (v) => 2 * v) }).batches[0]!;
+    }
+    const out: RecordBatch[] = [];
+    for await (const batch of carried.outputs(udf())) out.push(batch);
+    expect(given.every((batch) => batch.schema.fields.length === 3)).toBe(true);
+    return new Table(out);
+  }
+
+  it.each([
+    [[5, 3, 7], 5], [[5, 3, 7], 4], [[5, 3, 7], 1], [[1, 1, 1, 12], 15], [[0, 4, 0, 4], 3],
+  ])('pairs result rows with input rows whatever the batch boundaries (inputs %j, results of %i rows)', async (sizes, outRows) => {
+    const table = await carry(sizes, outRows, ['tag', 'id']);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['tag', 'id', 'y']);
+    expect(table.numRows).toBe(total);
+    const ids = [...table.getChild('id')!];
+    expect(ids).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect([...table.getChild('tag')!]).toEqual(ids.map((v) => `t${v}`));
+    expect([...table.getChild('y')!]).toEqual(ids.map((v) => v));
+  });
+
+  it('checks names against the first input batch and the declared output, and a result\'s columns', async () => {
+    await expect(CarriedColumns.open(iterate(inputs([2])), { all: false, names: ['id', 'nope'] }, {}))
+      .rejects.toThrow('Invalid option "--keep": the input has no column "nope"; its columns are: id, tag, x');
+    const declared = new Schema([new Field('tag', new Utf8())]);
+    await expect(CarriedColumns.open(iterate(inputs([2])), { all: true }, { output: declared }))
+      .rejects.toThrow('Invalid option "--keep-all": "tag" would be in the output twice');
+    const carried = await CarriedColumns.open(iterate(inputs([2])), { all: false, names: ['x'] }, {});
+    const echo = async function* (): AsyncGenerator<RecordBatch> {
+      for await (const batch of carried.inputs) yield batch;
+    };
+    await expect((async () => { for await (const _ of carried.outputs(echo())) { /* drain */ } })())
+      .rejects.toThrow('"x" would be in the output twice');
+  });
+
+  it('gives a module that declares INPUT only its declared columns, in the declared order', async () => {
+    const input = new Schema([new Field('x', new Float64()), new Field('id', new Float64())]);
+    const carried = await CarriedColumns.open(iterate(inputs([3])), { all: false, names: ['tag'] }, { input });
+    for await (const batch of carried.inputs) expect(batch.schema.fields.map((f) => f.name)).toEqual(['x', 'id']);
+  });
+
+  it('flags: comma-separated and repeatable; --keep and --keep-all exclude each other; no name twice', () => {
+    expect(parseKeep(' ts', parseKeep('id,a b'))).toEqual(['id', 'a b', 'ts']);
+    expect(() => parseKeep('a,,b')).toThrow(InvalidArgumentError);
+    expect(keepSpec({})).toBeUndefined();
+    expect(keepSpec({ keepAll: true })).toEqual({ all: true });
+    expect(keepSpec({ keep: ['a'] })).toEqual({ all: false, names: ['a'] });
+    expect(() => keepSpec({ keep: ['a'], keepAll: true })).toThrow(InvalidOptionError);
+    expect(() => keepSpec({ keep: ['a', 'b', 'a'] })).toThrow('names column "a" twice');
+  });
+});
+
+describe('serve flags and access log', () => {
+  it('--max-delay-ms takes 0 and up', () => {
+    expect(parseNonNegativeInteger('0')).toBe(0);
+    for (const bad of ['-1', '1.5', 'x', '']) expect(() => parseNonNegativeInteger(bad)).toThrow(InvalidArgumentError);
+  });
+
+  const record = {
+    time: new Date(2026, 0, 5, 7, 8, 9, 123), remoteAddress: '::ffff:10.0.0.7', method: 'POST', url: '/v2/models/m%20x/infer?v=1',
+    httpVersion: '1.1', status: 200, bytes: 321, durationMs: 12.34567,
+  };
+
+  it('common: host, [local time with offset], the request line, status and body bytes (- for none)', () => {
+    expect(commonLogLine(record)).toBe(`10.0.0.7 - - [${apacheTime(record.time)}] "POST /v2/models/m%20x/infer?v=1 HTTP/1.1" 200 321`);
+    expect(apacheTime(record.time)).toMatch(/^05\/Jan\/2026:07:08:09 [+-]\d{4}$/);
+    expect(commonLogLine({ ...record, bytes: 0, remoteAddress: undefined, url: '/a"b' })).toBe(`- - - [${apacheTime(record.time)}] "POST /a\\"b HTTP/1.1" 200 -`);
+  });
+
+  it('json: time, method, path, status, bytes, duration_ms, model', () => {
+    expect(JSON.parse(jsonLogLine(record))).toEqual({
+      time: record.time.toISOString(), method: 'POST', path: '/v2/models/m%20x/infer', status: 200, bytes: 321, duration_ms: 12.346, model: 'm x',
+    });
+    expect(modelOf('/v2/health/ready')).toBeNull();
+    expect(modelOf('/v2/models/digits')).toBe('digits');
+  });
+});
+
+describe('help text', () => {
+  it('is at most 80 columns wide, narrower on a narrower terminal; piped output follows $COLUMNS', () => {
+    expect(helpWidth({ isTTY: true, columns: 200 }, {})).toBe(80);
+    expect(helpWidth({ isTTY: true, columns: 72 }, {})).toBe(72);
+    expect(helpWidth({ isTTY: false }, { COLUMNS: '60' })).toBe(60);
+    expect(helpWidth({ isTTY: false }, {})).toBe(80);
+    expect(helpWidth({ isTTY: false }, { COLUMNS: 'wide' })).toBe(80);
+  });
+
+  it('reflows paragraphs greedily and keeps indented blocks as written', () => {
+    expect(wrapLine('aaa bbb ccc ddd', 7)).toEqual(['aaa bbb', 'ccc ddd']);
+    expect(reflow('one two\nthree four five\n\n  keep   this\n  as is\n\nsix', 10)).toBe('one two\nthree four\nfive\n\n  keep   this\n  as is\n\nsix');
+  });
+
+  it('lists for each command only the codes it returns', () => {
+    expect(Object.fromEntries(Object.entries(COMMAND_EXIT_CODES).map(([name, codes]) => [name, codes.map(([code]) => code)]))).toEqual({
+      apply: [0, 1, 2, 3, 130], serve: [0, 1, 2, 3], types: [0, 1, 2, 3], doctor: [0, 2, 3],
+    });
   });
 });

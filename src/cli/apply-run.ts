@@ -7,6 +7,8 @@ import { DEFAULT_BATCH_SIZE } from '../udf/register-options.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { ApplyPool, INTERRUPT_STOP_MS } from './apply-pool.js';
 import { abortable, abortableIterable, onInterrupt, settlesWithin } from './interrupt.js';
+import { CarriedColumns } from './keep-columns.js';
+import { keepSpec } from './keep-flags.js';
 import { requireModule } from './module-arg.js';
 import { type Progress, startProgress } from './progress.js';
 import { declaredRegisterOptions, poolOptions, type UdfFlags } from './udf-options.js';
@@ -19,6 +21,10 @@ export interface ApplyFlags extends UdfFlags {
   readonly outputFormat?: string;
   readonly maxInFlight?: number;
   readonly progress: boolean;
+  /** Input columns to copy into the output (`--keep a,b`, repeatable). */
+  readonly keep?: readonly string[];
+  /** Copy every input column into the output. */
+  readonly keepAll?: boolean;
 }
 
 export async function runApply(module: string, flags: ApplyFlags): Promise<ExitCode> {
@@ -26,6 +32,7 @@ export async function runApply(module: string, flags: ApplyFlags): Promise<ExitC
   const inputFormat = formatOf(flags.input, flags.inputFormat, '--input-format');
   const outputFormat = formatOf(flags.output, flags.outputFormat, '--output-format');
   const batchSize = flags.batchSize ?? DEFAULT_BATCH_SIZE;
+  const keep = keepSpec(flags);
   await checkOutput(flags.output);
 
   // From here SIGINT/SIGTERM abort the run: every wait below gives way at once, the output is dropped,
@@ -42,6 +49,8 @@ export async function runApply(module: string, flags: ApplyFlags): Promise<ExitC
     const model = await abortable(schemas, signal);
     // A declared input schema also types CSV columns, which would otherwise be inferred.
     const source = await abortable(openInput(flags.input, inputFormat, model.input ? { batchSize, schema: model.input } : { batchSize }), signal);
+    // --keep reads the first batch now, so that a name the input lacks fails before the pool starts.
+    const carried = keep ? await abortable(CarriedColumns.open(source.batches, keep, model), signal) : undefined;
     let rowsRead = 0;
     // The reader runs ahead of the writer by the batches in flight, so the share of the input read is
     // scaled by the share of those rows written, for a percentage and ETA of what is actually done.
@@ -51,13 +60,14 @@ export async function runApply(module: string, flags: ApplyFlags): Promise<ExitC
       return rowsRead === 0 ? 0 : read * (rows / rowsRead);
     };
     progress = flags.progress ? startProgress({ fraction: done, totalRows: source.totalRows }) : undefined;
-    const pool = await workers.start(poolOptions(flags));
+    const pool = await workers.start(poolOptions(module, flags));
     const udf = await abortable(pool.register(model), signal);
     const maxInFlight = flags.maxInFlight ?? 2 * pool.readyWorkers;
     // A stdin whose writer stalls must not hold an interrupted run either.
-    const input = counted(abortableIterable(source.batches, signal), (n) => { rowsRead += n; });
+    const input = counted(abortableIterable(carried ? carried.inputs : source.batches, signal), (n) => { rowsRead += n; });
     const results = udf.stream(input, { maxInFlight, signal });
-    const written = counted(consistent(results, udf.name), (n) => { rows += n; progress?.add(n); });
+    const joined = carried ? carried.outputs(results) : results;
+    const written = counted(consistent(joined, udf.name), (n) => { rows += n; progress?.add(n); });
     await writeOutput(written, flags.output, outputFormat, { signal });
   } catch (error) {
     progress?.stop();

@@ -1,11 +1,12 @@
 // `pyudf doctor`: which Python pyudf would use, its version, and which packages import, with the fix for each gap.
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { PYTHON_PACKAGE_ROOT, REQUIREMENTS_FILE } from '../python/package-paths.js';
-import { findPython } from '../python/find-python.js';
 import {
   MIN_PYTHON, type ImportResult, type InterpreterInfo, probeImports, probeInstalled, probeInterpreter,
 } from './doctor-probe.js';
-import { EXIT, type ExitCode } from './exit-codes.js';
+import { describeError, EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
+import { requireModule } from './module-arg.js';
+import { parsePositiveInteger, PYTHON_FLAG, pythonFor } from './udf-options.js';
 
 /** Import name → pip package name. */
 const REQUIRED: Readonly<Record<string, string>> = { pyarrow: 'pyarrow', zmq: 'pyzmq', numpy: 'numpy' };
@@ -15,28 +16,39 @@ const OPTIONAL: Readonly<Record<string, string>> = {
 
 interface DoctorFlags {
   readonly python?: string;
-  readonly timeout: string;
+  readonly timeout: number;
   readonly importAll?: boolean;
 }
 
 export function doctorCommand(program: Command): Command {
   return program.command('doctor')
     .summary('check the Python environment pyudf would use')
-    .description('Reports the Python interpreter pyudf would use, its version, and whether the required packages\n' +
-      `(${Object.values(REQUIRED).join(', ')}) and optional frameworks (${Object.values(OPTIONAL).join(', ')}) import,\n` +
-      'with the command that fixes each gap. Exits 0 when the required ones import, 3 otherwise.')
-    .option('--python <path>', 'check this interpreter instead (default: $PYUDF_PYTHON, else ./.venv/bin/python, else python3)')
+    .description('Reports the Python interpreter pyudf would use, its version, and whether the required packages ' +
+      `(${Object.values(REQUIRED).join(', ')}) and the optional frameworks (${Object.values(OPTIONAL).join(', ')}) import, ` +
+      'with the command that fixes each gap.\n\n' +
+      'Given a module, it checks the interpreter that apply, serve and types would use for that module: ' +
+      'a .venv above the module\'s directory counts too.')
+    .argument('[module.py]', 'the UDF module (.py) whose interpreter to check (default: none, so only the current directory\'s .venv counts)')
+    .option('--python <path>', PYTHON_FLAG)
     .option('--import-all', 'import the optional frameworks too, to catch broken installs (slower: TensorFlow alone takes seconds)')
-    .option('--timeout <seconds>', 'longest a single import may take', '120')
-    .action(async (flags: DoctorFlags): Promise<void> => {
-      process.exitCode = await runDoctor(flags);
+    .addOption(new Option('--timeout <seconds>', 'longest a single import may take').argParser(parsePositiveInteger).default(120))
+    .action(async (module: string | undefined, flags: DoctorFlags): Promise<void> => {
+      if (module !== undefined) requireModule(module);
+      try {
+        process.exitCode = await runDoctor(flags, module);
+      } catch (error) {
+        // Whatever else fails while probing the interpreter is a problem of the environment, not of a UDF.
+        if (exitCodeFor(error) === EXIT.USAGE) throw error;
+        process.stdout.write(`${describeError(error)}\nNOT READY: the interpreter could not be probed\n`);
+        process.exitCode = EXIT.PYTHON_ENV;
+      }
     });
 }
 
-export async function runDoctor(flags: DoctorFlags): Promise<ExitCode> {
-  const choice = findPython(flags.python);
+export async function runDoctor(flags: DoctorFlags, module?: string): Promise<ExitCode> {
+  const choice = pythonFor(module, flags.python);
   const out = (line = ''): void => { process.stdout.write(`${line}\n`); };
-  const from = { option: '--python', PYUDF_PYTHON: '$PYUDF_PYTHON', '.venv': './.venv', PATH: 'python3 on PATH' }[choice.source];
+  const from = { option: '--python', PYUDF_PYTHON: '$PYUDF_PYTHON', '.venv': 'the nearest .venv', PATH: 'python3 on PATH' }[choice.source];
   out(`python      ${choice.python}  (chosen from ${from})`);
   let info: InterpreterInfo;
   try {
@@ -50,11 +62,12 @@ export async function runDoctor(flags: DoctorFlags): Promise<ExitCode> {
   out(`executable  ${info.executable}`);
   out(`version     ${info.version}${info.versionOk ? '' : `  TOO OLD: pyudf needs Python ${MIN_PYTHON.join('.')} or newer`}`);
   out(`pyudf       ${PYTHON_PACKAGE_ROOT} (put on PYTHONPATH for the workers)`);
-  const timeoutMs = Math.max(1, Number(flags.timeout) || 120) * 1000;
+  const timeoutMs = flags.timeout * 1000;
   const optional = Object.keys(OPTIONAL);
   const results = (await Promise.all([
     probeImports(choice.python, Object.keys(REQUIRED), timeoutMs),
-    flags.importAll ? probeImports(choice.python, optional, timeoutMs) : probeInstalled(choice.python, optional),
+    flags.importAll ? probeImports(choice.python, optional, timeoutMs) : probeInstalled(choice.python, optional).catch((error: unknown) =>
+      optional.map((name): ImportResult => ({ module: name, state: 'missing', detail: `could not be looked up: ${lastLine(error)}` }))),
   ])).flat();
   const byModule = new Map(results.map((r) => [r.module, r]));
   const pip = (packages: string): string => installFix(choice.python, info, packages);
@@ -72,6 +85,11 @@ export async function runDoctor(flags: DoctorFlags): Promise<ExitCode> {
   }
   out('ready: pyudf can start workers with this interpreter');
   return EXIT.OK;
+}
+
+function lastLine(error: unknown): string {
+  const stderr = (error as { stderr?: string }).stderr?.trim();
+  return stderr?.split('\n').at(-1) || (error instanceof Error ? error.message.split('\n')[0]! : String(error));
 }
 
 function report(out: (line?: string) => void, result: ImportResult, pkg: string, fix: string, required: boolean): boolean {

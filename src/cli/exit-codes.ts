@@ -1,6 +1,7 @@
 // What the `pyudf` process exits with, and the one-line message it prints, for every kind of failure.
 import { CommanderError } from 'commander';
 import { AbortError, InvalidInputError, InvalidOptionError, PythonEnvError, PythonError, PyUdfError } from '../errors.js';
+import { definitionList } from './help-text.js';
 
 export const EXIT = {
   OK: 0,
@@ -16,13 +17,55 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** The `--help` epilog and README text for the codes above. */
-export const EXIT_CODES_HELP = `Exit codes:
-  0    success
-  1    the UDF failed (Python exception, crashed worker, schema or row-count mismatch, timeout)
-  2    usage error (bad flags, missing or unreadable input, unwritable output)
-  3    Python environment problem (interpreter missing, or pyarrow/pyzmq/numpy not importable)
-  130  interrupted`;
+/** The subcommands of `pyudf`. */
+export type CommandName = 'apply' | 'serve' | 'types' | 'doctor';
+
+/**
+ * The codes each command can exit with, and what each means for it: its `--help` lists exactly these.
+ * (`types` and `doctor` install no signal handlers: an interrupt ends them by the signal, not with 130.)
+ */
+export const COMMAND_EXIT_CODES: Readonly<Record<CommandName, readonly (readonly [ExitCode, string])[]>> = {
+  apply: [
+    [EXIT.OK, 'success: every row was written'],
+    [EXIT.UDF_FAILED, 'the UDF failed (a Python exception, a crashed worker, a schema or row-count mismatch, a timeout)'],
+    [EXIT.USAGE, 'usage error (bad flags, a module that is not a .py file, a missing or unreadable input, an unwritable output, a --keep column the input lacks or the UDF returns too)'],
+    [EXIT.PYTHON_ENV, 'Python environment problem (the interpreter is missing, or pyarrow/pyzmq/numpy do not import)'],
+    [EXIT.INTERRUPTED, 'interrupted by SIGINT or SIGTERM (no output file is left)'],
+  ],
+  serve: [
+    [EXIT.OK, 'stopped by SIGINT or SIGTERM, after in-flight requests finished'],
+    [EXIT.UDF_FAILED, 'the server could not start or stop cleanly: the module or its init raised, the port is taken, or a second signal stopped it without waiting'],
+    [EXIT.USAGE, 'usage error (bad flags, a module that is missing or not a .py file)'],
+    [EXIT.PYTHON_ENV, 'Python environment problem (the interpreter is missing, or pyarrow/pyzmq/numpy do not import)'],
+  ],
+  types: [
+    [EXIT.OK, 'the TypeScript module was written'],
+    [EXIT.UDF_FAILED, 'importing the module raised a Python exception'],
+    [EXIT.USAGE, 'usage error (bad flags, a module that is missing, not a .py file or declares no schemas, an unwritable --out)'],
+    [EXIT.PYTHON_ENV, 'Python environment problem (the interpreter is missing, or pyarrow does not import)'],
+  ],
+  doctor: [
+    [EXIT.OK, 'ready: the interpreter runs and the required packages import'],
+    [EXIT.USAGE, 'usage error (bad flags, a module that is missing or not a .py file)'],
+    [EXIT.PYTHON_ENV, 'not ready: the interpreter is missing or too old, or a required package does not import'],
+  ],
+};
+
+/** What each code means across the commands, for `pyudf --help`. */
+const PROGRAM_EXIT_CODES: readonly (readonly [ExitCode, string])[] = [
+  [EXIT.OK, 'success'],
+  [EXIT.UDF_FAILED, 'the UDF failed (apply, serve, types)'],
+  [EXIT.USAGE, 'usage error (bad flags, a missing or unreadable file)'],
+  [EXIT.PYTHON_ENV, 'Python environment problem (interpreter missing, or a required package does not import)'],
+  [EXIT.INTERRUPTED, 'interrupted (apply)'],
+];
+
+/** The "Exit codes:" section of a command's `--help` (or the program's, without a command), wrapped to `width`. */
+export function exitCodesHelp(command: CommandName | undefined, width: number): string {
+  const codes = command ? COMMAND_EXIT_CODES[command] : PROGRAM_EXIT_CODES;
+  const title = command ? 'Exit codes:' : 'Exit codes (each command\'s --help says what they mean for it):';
+  return `${title}\n${definitionList(codes.map(([code, meaning]) => [String(code), meaning]), width)}`;
+}
 
 /** Errors of the user's files or flags that are not PyUdfErrors: fs errors on paths they named. */
 const USAGE_ERRNOS = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EROFS', 'ENOSPC', 'EPERM']);

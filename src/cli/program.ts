@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { applyCommand } from './apply-command.js';
 import { doctorCommand } from './doctor-command.js';
-import { describeError, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { type CommandName, COMMAND_EXIT_CODES, describeError, exitCodeFor, exitCodesHelp } from './exit-codes.js';
+import { helpWidth, helpWidthFor as width } from './help-text.js';
 import { serveCommand } from './serve-command.js';
 import { typesCommand } from './types-command.js';
 
@@ -19,13 +20,23 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Settings given before the subcommands exist are inherited by every one of them.
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text), writeOut: (text) => process.stdout.write(text) })
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nRun "pyudf <command> --help" for a command's flags.`);
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      writeOut: (text) => process.stdout.write(text),
+      // Help is wrapped at 80 columns at most (narrower on a narrower terminal), never to a wide terminal's width.
+      getOutHelpWidth: () => helpWidth(process.stdout),
+      getErrHelpWidth: () => helpWidth(process.stderr),
+    })
+    .addHelpText('after', ({ error }) => `\n${exitCodesHelp(undefined, width(error))}\n\nRun "pyudf <command> --help" for a command's flags.`);
   applyCommand(program);
   serveCommand(program);
   typesCommand(program);
   doctorCommand(program);
-  program.commands.forEach((command) => command.addHelpText('after', `\n${EXIT_CODES_HELP}`));
+  for (const command of program.commands) {
+    const name = command.name() as CommandName;
+    if (!(name in COMMAND_EXIT_CODES)) throw new Error(`pyudf ${name}: its exit codes are not listed in exit-codes.ts`);
+    command.addHelpText('after', ({ error }) => `\n${exitCodesHelp(name, width(error))}`);
+  }
   return program;
 }
 

@@ -1,5 +1,5 @@
-// The flags apply and serve share (--conf, --workers, --python, --init, --apply, --batch-size), and
-// how they become createPool() and register() options.
+// The flags apply and serve share (--conf, --workers, --python, --init, --apply, --batch-size,
+// --timeout-ms), and how they become createPool() and register() options.
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { PoolOptions } from '../pool/options.js';
@@ -14,7 +14,20 @@ export interface UdfFlags {
   readonly init?: string;
   readonly apply?: string;
   readonly batchSize?: number;
+  readonly timeoutMs?: number;
   readonly name?: string;
+}
+
+/** The <module.py> argument's help. */
+export const MODULE_ARGUMENT = 'the Python file (.py) defining apply(state, batch), and optionally init(conf)';
+
+/** The --python flag's help, for every command. */
+export const PYTHON_FLAG = 'the Python interpreter (default: $PYUDF_PYTHON, else the nearest .venv above the current ' +
+  'directory, then the nearest above the module, else python3 on PATH)';
+
+/** The interpreter for `module`: --python, $PYUDF_PYTHON, the nearest .venv above the current directory, then above the module's. */
+export function pythonFor(module: string | undefined, python: string | undefined): ReturnType<typeof findPython> {
+  return findPython(python, module === undefined ? {} : { moduleDir: path.dirname(path.resolve(module)) });
 }
 
 /** `key=value`; the value is JSON when it parses as JSON (`3`, `true`, `[1,2]`, `"x"`), else the text. */
@@ -40,22 +53,33 @@ export function parsePositiveInteger(text: string): number {
   return value;
 }
 
+export function parseNonNegativeInteger(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+    throw new InvalidArgumentError(`expected a whole number of 0 or more, got "${text}"`);
+  }
+  return value;
+}
+
 /** Adds the shared flags to `command`. */
 export function addUdfFlags(command: Command): Command {
   return command
     .addOption(new Option('--conf <key=value>', 'a key of the JSON object passed to init(conf); repeatable; the value is parsed as JSON if it parses, else kept as text')
       .argParser(parseConf).default({}, '{}'))
     .addOption(new Option('--workers <n>', 'Python worker processes (default: number of cores)').argParser(parsePositiveInteger))
-    .option('--python <path>', 'the Python interpreter (default: $PYUDF_PYTHON, else ./.venv/bin/python, else python3)')
+    .option('--python <path>', PYTHON_FLAG)
     .option('--init <name>', 'name of the init hook (default: init, optional in the module)')
     .option('--apply <name>', 'name of the apply hook (default: apply)')
-    .addOption(new Option('--batch-size <rows>', 'most rows per batch sent to a worker (default: 65536)').argParser(parsePositiveInteger));
+    .addOption(new Option('--batch-size <rows>', 'most rows per batch sent to a worker (default: 65536)').argParser(parsePositiveInteger))
+    .addOption(new Option('--timeout-ms <ms>', 'time limit per batch; a worker past it is killed and replaced, and the batch fails (default: none)')
+      .argParser(parsePositiveInteger));
 }
 
-export function poolOptions(flags: UdfFlags): PoolOptions {
+/** createPool() options; the interpreter is looked for near the module too (pythonFor). */
+export function poolOptions(module: string, flags: UdfFlags): PoolOptions {
   return {
     ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-    ...(flags.python === undefined ? {} : { python: flags.python }),
+    python: pythonFor(module, flags.python).python,
   };
 }
 
@@ -67,6 +91,7 @@ export function registerOptions(module: string, flags: UdfFlags): RegisterOption
     ...(flags.init === undefined ? {} : { init: flags.init }),
     ...(flags.apply === undefined ? {} : { apply: flags.apply }),
     ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+    ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }),
   };
 }
 
@@ -76,7 +101,7 @@ export function registerOptions(module: string, flags: UdfFlags): RegisterOption
  */
 export async function declaredRegisterOptions(module: string, flags: UdfFlags): Promise<RegisterOptions & { name: string }> {
   const { readDeclaredSchemas } = await import('../types-gen/read-schemas.js');
-  const python = findPython(flags.python).python;
+  const { python } = pythonFor(module, flags.python);
   const { input, output } = await readDeclaredSchemas(python, module, flags.apply ?? 'apply');
   return {
     ...registerOptions(module, flags),

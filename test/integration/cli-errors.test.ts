@@ -30,12 +30,12 @@ afterAll(() => {
 });
 
 describe('pyudf exit codes', () => {
-  it('--help for the program and every subcommand exits 0 and documents the exit codes', async () => {
+  it('--help for the program and every subcommand exits 0 and documents the exit codes (which ones: cli-help tests)', async () => {
     for (const args of [['--help'], ['apply', '--help'], ['serve', '--help'], ['types', '--help'], ['doctor', '--help']]) {
       const result = await runCli(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout).toContain('Usage: pyudf');
-      expect(result.stdout).toContain('130  interrupted');
+      expect(result.stdout).toMatch(/^Exit codes.*:\n {2}0 {2}/m);
     }
   });
 
