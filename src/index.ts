@@ -30,5 +30,5 @@ export type {
 } from './errors.js';
 export { ARROW_STREAM, createServer, installSignalHandlers, ModelServer } from './serve/index.js';
 export type {
-  ModelMetadata, OipDatatype, RequestHandler, ServableUdf, ServeLogger, ServeLogLevel, ServeOptions, ServerAddress, SignalHandlerOptions, TensorMetadata,
+  ModelMetadata, OipDatatype, RequestEvent, RequestHandler, ServableUdf, ServeLogger, ServeLogLevel, ServeOptions, ServerAddress, SignalHandlerOptions, TensorMetadata,
 } from './serve/index.js';

@@ -6,7 +6,8 @@ import {
 } from 'apache-arrow';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { apacheTime, commonLogLine, jsonLogLine, modelOf } from '../src/cli/access-log.js';
+import { accessLog, apacheTime, commonLogLine, jsonLogLine } from '../src/cli/access-log.js';
+import { modelInPath } from '../src/serve/router.js';
 import { COMMAND_EXIT_CODES, describeError, EXIT, exitCodeFor } from '../src/cli/exit-codes.js';
 import { helpWidth, reflow, wrapLine } from '../src/cli/help-text.js';
 import { CarriedColumns } from '../src/cli/keep-columns.js';
@@ -237,7 +238,7 @@ describe('serve flags and access log', () => {
 
   const record = {
     time: new Date(2026, 0, 5, 7, 8, 9, 123), remoteAddress: '::ffff:10.0.0.7', method: 'POST', url: '/v2/models/m%20x/infer?v=1',
-    httpVersion: '1.1', status: 200, bytes: 321, durationMs: 12.34567,
+    httpVersion: '1.1', status: 200, bytes: 321, durationMs: 12.34567, model: 'm x', requestId: 'r1', aborted: false,
   };
 
   it('common: host, [local time with offset], the request line, status and body bytes (- for none)', () => {
@@ -250,8 +251,19 @@ describe('serve flags and access log', () => {
     expect(JSON.parse(jsonLogLine(record))).toEqual({
       time: record.time.toISOString(), method: 'POST', path: '/v2/models/m%20x/infer', status: 200, bytes: 321, duration_ms: 12.346, model: 'm x',
     });
-    expect(modelOf('/v2/health/ready')).toBeNull();
-    expect(modelOf('/v2/models/digits')).toBe('digits');
+    expect(modelInPath('/v2/health/ready')).toBeNull();
+    expect(modelInPath('/v2/models/m%20x/infer')).toBe('m x');
+    expect(modelInPath('/v2/models/%E0%A4%A')).toBeNull();
+  });
+
+  it('writes a line per answered request, none for a client that left, and nothing when off', () => {
+    const lines: string[] = [];
+    const log = accessLog('json', (line) => lines.push(line))!;
+    log(record);
+    log({ ...record, aborted: true });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith('\n')).toBe(true);
+    expect(accessLog('off')).toBeUndefined();
   });
 });
 

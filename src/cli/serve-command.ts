@@ -13,6 +13,7 @@ interface ServeFlags extends UdfFlags {
   readonly maxBatchRows?: number;
   readonly maxDelayMs?: number;
   readonly logFormat: LogFormat;
+  readonly exposeErrors: boolean;
 }
 
 export function serveCommand(program: Command): Command {
@@ -29,20 +30,21 @@ export function serveCommand(program: Command): Command {
     .addOption(new Option('--max-delay-ms <ms>', 'longest a request waits for others to share its batch; 0 sends at once (default: 2)')
       .argParser(parseNonNegativeInteger))
     .addOption(new Option('--log-format <format>', 'an access-log line on stdout per request: off, common (Apache\'s) or json')
-      .choices(LOG_FORMATS).default('off'));
+      .choices(LOG_FORMATS).default('off'))
+    .option('--expose-errors', 'put the Python exception\'s type and message in 500 answers (default: the type only)', false);
   addUdfFlags(command);
   command.addHelpText('after', afterHelp(`
 Examples:
   pyudf serve model.py --port 8080 --workers 4 --conf threshold=0.5
   pyudf serve model.py --max-batch-rows 256 --max-delay-ms 5 --log-format json
 
-Requests are answered at /v2/models/NAME/infer, /v2/health/ready and /metrics. A 500 answer names the Python exception's type and the request's id; the traceback goes to the server's log on stderr, never to the client.
+Requests are answered at /v2/models/NAME/infer, /v2/health/ready and /metrics. A 500 answer names the Python exception's type and the request's id (with --expose-errors, its message too); the traceback goes to the server's log on stderr, never to the client.
 
 --log-format json writes one object per request: time, method, path, status, bytes (of the body), duration_ms and model (null for endpoints about no model). common writes Apache's common log format. Requests whose client leaves before the answer is complete are not logged.`));
   return command.action(async (module: string, flags: ServeFlags): Promise<void> => {
     requireModule(module);
     // Loaded on use, so the other subcommands start without the HTTP server and the pool.
-    const [{ createServer, installSignalHandlers }, { startAccessLog }] = await Promise.all([
+    const [{ createServer, installSignalHandlers }, { accessLog }] = await Promise.all([
       import('../serve/index.js'), import('./access-log.js'),
     ]);
     const model = await declaredRegisterOptions(module, flags);
@@ -55,8 +57,9 @@ Requests are answered at /v2/models/NAME/infer, /v2/health/ready and /metrics. A
       poolOptions: poolOptions(module, flags),
       port: flags.port,
       host: flags.host,
+      exposeErrors: flags.exposeErrors,
+      ...(flags.logFormat === 'off' ? {} : { onRequest: accessLog(flags.logFormat)! }),
     });
-    startAccessLog(flags.logFormat);
     // Before listen(): a Ctrl-C while the workers load must stop them too. The handlers drain
     // in-flight requests and exit 0, the normal end of a server.
     installSignalHandlers(server);

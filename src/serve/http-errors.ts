@@ -18,8 +18,8 @@ export interface ErrorReply {
   readonly log: boolean;
 }
 
-/** Maps an error met while serving `requestId` to a reply. */
-export function errorReply(error: unknown, model: string, requestId: string): ErrorReply {
+/** Maps an error met while serving `requestId` to a reply; `exposeErrors` adds a Python error's message. */
+export function errorReply(error: unknown, model: string, requestId: string, exposeErrors = false): ErrorReply {
   if (error instanceof RequestError) return { status: error.status, message: error.message, log: false };
   if (error instanceof InvalidInputError) return { status: 400, message: error.message, log: false };
   if (error instanceof SchemaError) {
@@ -29,7 +29,8 @@ export function errorReply(error: unknown, model: string, requestId: string): Er
     return { status: 500, message, log: true };
   }
   if (error instanceof PythonError) {
-    return { status: 500, message: `model "${model}" raised ${error.pythonType} (request ${requestId}; the traceback is in the server log)`, log: true };
+    const what = exposeErrors ? `${error.pythonType}: ${error.pythonMessage}` : error.pythonType;
+    return { status: 500, message: `model "${model}" raised ${what} (request ${requestId}; the traceback is in the server log)`, log: true };
   }
   if (error instanceof UdfTimeoutError) {
     return { status: 504, message: `model "${model}" did not answer within ${error.timeoutMs} ms (request ${requestId})`, log: true };

@@ -3,7 +3,7 @@ export { createServer, ModelServer } from './server.js';
 export type { RequestHandler, ServerAddress } from './server.js';
 export { installSignalHandlers } from './signals.js';
 export type { SignalHandlerOptions } from './signals.js';
-export type { ServableUdf, ServeLogLevel, ServeLogger, ServeOptions } from './options.js';
+export type { RequestEvent, ServableUdf, ServeLogLevel, ServeLogger, ServeOptions } from './options.js';
 export type { ModelMetadata, TensorMetadata } from './metadata.js';
 export type { OipDatatype } from './datatypes.js';
 export { ARROW_STREAM } from './infer.js';

@@ -54,6 +54,33 @@ export interface ServeOptions {
   readonly drainTimeoutMs?: number;
   /** Receives the server's log lines (errors with tracebacks, start, stop), `source: 'server'`. Default: stderr, prefixed `[pyudf server]`. */
   readonly logger?: ServeLogger;
+  /**
+   * Puts the Python exception's type and message in the body of a 500 (never the traceback). Default
+   * false: the body names the type only, since a message can carry data the client should not see.
+   */
+  readonly exposeErrors?: boolean;
+  /** Called once per request when its response has gone out (or the client left): for access logs. */
+  readonly onRequest?: (event: RequestEvent) => void;
+}
+
+/** One request the server answered (or whose client left first), as `onRequest` gets it. */
+export interface RequestEvent {
+  /** When the request arrived. */
+  readonly time: Date;
+  readonly method: string;
+  /** The request target as sent (path and query). */
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly remoteAddress: string | undefined;
+  readonly status: number;
+  /** Bytes of the response body. */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** The model the path names (`/v2/models/{name}/…`), else null. */
+  readonly model: string | null;
+  readonly requestId: string;
+  /** True when the client went away before the whole response was sent. */
+  readonly aborted: boolean;
 }
 
 export interface ResolvedServeOptions {
@@ -69,6 +96,8 @@ export interface ResolvedServeOptions {
   readonly maxRequestRows: number;
   readonly drainTimeoutMs: number;
   readonly logger: ServeLogger;
+  readonly exposeErrors: boolean;
+  readonly onRequest: ((event: RequestEvent) => void) | undefined;
 }
 
 export const DEFAULT_PORT = 8000;
@@ -99,7 +128,13 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     maxRequestRows: options.maxRequestRows ?? DEFAULT_MAX_REQUEST_ROWS,
     drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     logger: options.logger ?? defaultServeLogger,
+    exposeErrors: options.exposeErrors ?? false,
+    onRequest: options.onRequest,
   };
+  if (typeof resolved.exposeErrors !== 'boolean') throw new InvalidOptionError('exposeErrors', 'must be true or false');
+  if (resolved.onRequest !== undefined && typeof resolved.onRequest !== 'function') {
+    throw new InvalidOptionError('onRequest', 'must be a function (event) => void');
+  }
   nonNegativeInteger('port', resolved.port);
   if (resolved.port > 65_535) throw new InvalidOptionError('port', `must be at most 65535, got ${resolved.port}`);
   if (typeof resolved.host !== 'string' || resolved.host === '') throw new InvalidOptionError('host', 'must be a host name or address');

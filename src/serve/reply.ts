@@ -15,10 +15,12 @@ export function jsonReply(status: number, value: unknown): Reply {
 export const errorJson = (status: number, message: string): Reply => jsonReply(status, { error: message });
 
 /** Writes a reply with its Content-Length and `extraHeaders`; a response whose client has gone is skipped. */
-export function sendReply(response: ServerResponse, reply: Reply, extraHeaders: Readonly<Record<string, string>>): void {
-  if (response.destroyed) return;
+/** Sends the reply; returns the body's length in bytes (0 when the connection is gone). */
+export function sendReply(response: ServerResponse, reply: Reply, extraHeaders: Readonly<Record<string, string>>): number {
+  if (response.destroyed) return 0;
   const length = reply.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
   response.writeHead(reply.status, { ...reply.headers, ...extraHeaders, 'content-length': String(length) });
   for (const chunk of reply.chunks) response.write(chunk);
   response.end();
+  return length;
 }

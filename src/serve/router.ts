@@ -36,6 +36,17 @@ export function matchRoute(method: string | undefined, pathname: string): Route 
   return route;
 }
 
+/** The model a path names (`/v2/models/{name}/…`), else null (also for a name that is not valid percent-encoding). */
+export function modelInPath(pathname: string): string | null {
+  const match = /^\/v2\/models\/([^/]+)/.exec(pathname);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return null;
+  }
+}
+
 /** True for a path this server answers (whatever the method): a mounted handler passes others on. */
 export function isServedPath(pathname: string): boolean {
   try {

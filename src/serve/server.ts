@@ -11,9 +11,9 @@ import { RequestError, describeError, errorReply } from './http-errors.js';
 import { infer, inferProtocol } from './infer.js';
 import { type ModelMetadata, modelMetadata, serverMetadata } from './metadata.js';
 import { ServeMetrics } from './metrics.js';
-import { type ResolvedServeOptions, type ServableUdf, type ServeOptions, resolveServeOptions } from './options.js';
+import { type RequestEvent, type ResolvedServeOptions, type ServableUdf, type ServeOptions, resolveServeOptions } from './options.js';
 import { type Reply, errorJson, jsonReply, sendReply } from './reply.js';
-import { isServedPath, MethodNotAllowed, type Route, matchRoute } from './router.js';
+import { isServedPath, MethodNotAllowed, modelInPath, type Route, matchRoute } from './router.js';
 
 export interface ServerAddress {
   readonly host: string;
@@ -227,20 +227,36 @@ export class ModelServer implements AsyncDisposable {
   private async onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const controller = new AbortController();
+    const time = new Date();
+    const started = performance.now();
+    const pathname = (request.url ?? '/').split('?')[0]!;
+    let bytes = 0;
     this.inFlight.set(response, controller);
     response.once('close', () => {
       this.inFlight.delete(response);
       // The client left before the reply: its model call is no longer wanted.
       if (!response.writableFinished) controller.abort();
+      this.reportRequest({
+        time, method: request.method ?? '?', url: request.url ?? '/', httpVersion: request.httpVersion,
+        remoteAddress: request.socket.remoteAddress, status: response.statusCode, bytes, durationMs: performance.now() - started,
+        model: modelInPath(pathname), requestId, aborted: !response.writableFinished,
+      });
     });
     let reply: Reply;
     try {
-      const pathname = (request.url ?? '/').split('?')[0]!;
       reply = await this.route(request, matchRoute(request.method, pathname), controller.signal, requestId);
     } catch (error) {
       reply = this.failure(error, requestId, controller.signal);
     }
-    sendReply(response, reply, { 'x-request-id': requestId, ...(this.state === 'closing' ? { connection: 'close' } : {}) });
+    bytes = sendReply(response, reply, { 'x-request-id': requestId, ...(this.state === 'closing' ? { connection: 'close' } : {}) });
+  }
+
+  private reportRequest(event: RequestEvent): void {
+    try {
+      this.options.onRequest?.(event);
+    } catch (error) {
+      this.options.logger(`onRequest threw: ${describeError(error)}`, { level: 'error', source: 'server' });
+    }
   }
 
   private async route(request: IncomingMessage, route: Route, signal: AbortSignal, requestId: string): Promise<Reply> {
@@ -278,7 +294,7 @@ export class ModelServer implements AsyncDisposable {
   private failure(error: unknown, requestId: string, signal: AbortSignal): Reply {
     // A call cancelled by the drain deadline is the server's doing: say so, as for any request refused while stopping.
     const cause = signal.aborted && signal.reason instanceof ServerClosedError ? signal.reason : error;
-    const { status, message, log } = errorReply(cause, this.modelName, requestId);
+    const { status, message, log } = errorReply(cause, this.modelName, requestId, this.options.exposeErrors);
     if (log) this.options.logger(describeError(error), { level: 'error', source: 'server', requestId });
     const reply = errorJson(status, message);
     if (error instanceof MethodNotAllowed) return { ...reply, headers: { ...reply.headers, allow: error.allow } };

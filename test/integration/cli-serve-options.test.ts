@@ -147,6 +147,21 @@ describe('pyudf serve: serving knobs', () => {
   });
 });
 
+describe('pyudf serve --expose-errors', () => {
+  it('puts the Python exception\'s type and message in a 500, never the traceback', async () => {
+    const server = await serve(['--expose-errors']);
+    try {
+      const failed = await infer(server.url, 13);
+      expect(failed.status).toBe(500);
+      const { error } = await failed.json() as { error: string };
+      expect(error).toMatch(/^model "counter" raised ValueError: .*secret/);
+      expect(error).not.toContain('Traceback');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('pyudf serve: numbers are checked (exit 2)', () => {
   it.each([
     [['--max-batch-rows', '0'], /--max-batch-rows <n>' argument '0' is invalid. expected a whole number of 1 or more/],
