@@ -45,6 +45,11 @@ export class ReplyReader {
     if (file) this.files?.discard(file);
   }
 
+  /** Deletes the file a worker that died may have written for `requestId` (protocol.md §3.7), if there is one. */
+  discardUnannounced(requestId: number): void {
+    this.files?.discardResultOf(requestId);
+  }
+
   /** The typed error an ERROR payload describes. */
   error(frame: Uint8Array | undefined, udf: string, batchIndex?: number): PyUdfError {
     const payload = decodeErrorPayload(frame);

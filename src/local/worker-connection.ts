@@ -69,8 +69,7 @@ export class WorkerConnection implements Executor {
       stopWatching?.();
       const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError, this.killReason);
       const lost = new ExecutorLostError(report);
-      for (const request of this.pending.values()) request.reject(lost);
-      this.pending.clear();
+      this.failPending(lost);
       return report;
     });
   }
@@ -169,6 +168,18 @@ export class WorkerConnection implements Executor {
     return lowest;
   }
 
+  /**
+   * Rejects every request still waiting. A result the worker may have written to a shared-memory file
+   * before it died (or broke the protocol) will never be announced: its file is removed, not left in memory.
+   */
+  private failPending(error: Error): void {
+    for (const [requestId, request] of this.pending) {
+      if (request.kind === 'call') this.link.replies.discardUnannounced(requestId);
+      request.reject(error);
+    }
+    this.pending.clear();
+  }
+
   private killFor(reason: string): void {
     if (this.killed) return;
     this.killReason = reason;
@@ -262,8 +273,7 @@ export class WorkerConnection implements Executor {
   /** A worker that broke the protocol cannot be trusted: fail its work (no retry) and replace it. */
   private breakProtocol(error: ProtocolError): void {
     this.protocolError ??= error;
-    for (const request of this.pending.values()) request.reject(error);
-    this.pending.clear();
+    this.failPending(error);
     this.link.logger(`protocol error, restarting the worker: ${error.message}`, { level: 'error', source: this.id });
     this.kill();
   }

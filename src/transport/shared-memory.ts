@@ -56,6 +56,11 @@ export class SharedMemoryFiles {
     }
   }
 
+  /** Deletes the result file of request `requestId` (named `r<id>`, protocol.md §3.7) if there is one. */
+  discardResultOf(requestId: number): void {
+    this.discard(path.join(this.dir, `r${requestId}`));
+  }
+
   /** Deletes a file if it is still there (a result nobody will read). */
   discard(file: string): void {
     rmSync(file, { force: true });

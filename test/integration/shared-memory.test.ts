@@ -67,6 +67,26 @@ describe('results through shared memory', () => {
     expect(filesIn(pool)).toEqual([]);
   });
 
+  it('removes the result file a worker wrote (or was writing) when it died before announcing it', async () => {
+    const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 1024, retries: 1 });
+    // A 1-row input whose result is 400 MB of zeros: the file takes long enough to write to be caught in the act.
+    const code = 'import numpy as np\nimport pyarrow as pa\ndef apply(state, batch):\n'
+      + '    n = batch.num_rows\n    return {"blob": pa.array([np.zeros(400 * 2**20 // n, np.uint8).tobytes()] * n, pa.large_binary())}\n';
+    const udf = await pool.register({ code });
+    const [first] = pool.stats().workers.map((w) => w.pid!);
+    const applying = udf.apply(tableFromArrays({ x: Float64Array.of(1) }));
+    const deadline = Date.now() + 30_000;
+    while (filesIn(pool).length === 0) {
+      if (Date.now() > deadline) throw new Error('no result file appeared');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    process.kill(first!, 'SIGKILL');
+    const out = await applying; // retried on the replacement, whose file is read and removed
+    expect(out.numRows).toBe(1);
+    expect(pool.restarts).toBe(1);
+    expect(filesIn(pool)).toEqual([]);
+  });
+
   it('falls back to the socket when a result file cannot be written', async () => {
     const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 0 });
     const udf = await pool.register({ module: fixture('identity.py') });
