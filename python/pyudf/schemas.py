@@ -19,7 +19,6 @@ import importlib
 import json
 import os
 import sys
-import traceback
 from typing import Any, Callable, TypeVar
 
 INPUT_ATTR = "__pyudf_input__"
@@ -110,8 +109,12 @@ def main(argv: list[str]) -> int:
         return EXIT_ENV
     try:
         result = read(args.module, args.apply)
-    except Exception:
-        traceback.print_exc()
+    except Exception as exc:
+        from . import errors  # not at the top: user code imports this module for its decorator
+
+        # The same ErrorPayload a worker sends: the user's frames only, the headline at their line.
+        with open(args.out, "w", encoding="utf-8") as out:
+            json.dump(errors.python_error(exc, "load"), out)
         return EXIT_LOAD_ERROR
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(result, out)

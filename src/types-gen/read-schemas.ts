@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Schema, tableFromIPC } from 'apache-arrow';
-import { type PythonFrame, PythonEnvError, PythonError } from '../errors.js';
+import { PythonEnvError, PythonError } from '../errors.js';
+import { decodeErrorPayload } from '../protocol/wire.js';
 import { installAdvice } from '../python/install-advice.js';
 import { workerEnv } from '../python/worker-env.js';
 import type { DeclaredSchemas } from './generate.js';
@@ -34,7 +35,7 @@ export async function readDeclaredSchemas(python: string, module: string, applyN
       const line = stderr.trim().split('\n').at(-1) ?? '';
       throw new PythonEnvError({ python, problem: `cannot import ${line.replace(/^pyudf-env-error: /, '')}`, fix: installAdvice(python) });
     }
-    if (code === EXIT_LOAD_ERROR) throw loadError(stderr, path.basename(module, '.py'));
+    if (code === EXIT_LOAD_ERROR) throw loadError(await readFile(out), path.basename(module, '.py'));
     if (code !== 0) throw new Error(`python -m pyudf.schemas exited with status ${code}:\n${stderr.trim()}`);
     const json = JSON.parse(await readFile(out, 'utf8')) as SchemasJson;
     return { input: decode(json.input), output: decode(json.output), sources: json.sources };
@@ -58,15 +59,10 @@ function run(python: string, args: string[]): Promise<{ code: number | null; std
   });
 }
 
-/** The module raised while being imported: a PythonError in the "load" phase, traceback and all. */
-function loadError(traceback: string, udf: string): PythonError {
-  const lines = traceback.trimEnd().split('\n');
-  const last = lines.at(-1) ?? 'Exception';
-  const colon = last.indexOf(': ');
-  const frames: PythonFrame[] = [...traceback.matchAll(/File "([^"]+)", line (\d+), in (\S+)/g)]
-    .map((m) => ({ file: m[1]!, line: Number(m[2]), function: m[3]! }));
+/** The module raised while being imported: a PythonError in the "load" phase, from the ErrorPayload the script wrote. */
+function loadError(body: Buffer, udf: string): PythonError {
+  const payload = decodeErrorPayload(body);
   return new PythonError({
-    pythonType: colon > 0 ? last.slice(0, colon) : last, pythonMessage: colon > 0 ? last.slice(colon + 2) : '',
-    traceback: traceback.trimEnd(), frames, phase: 'load', udf,
+    pythonType: payload.type, pythonMessage: payload.message, traceback: payload.traceback, frames: payload.frames ?? [], phase: 'load', udf,
   });
 }

@@ -50,6 +50,23 @@ describe('pyudf exit codes', () => {
     expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);
   });
 
+  it('1 and the user\'s file and line, without pyudf\'s or importlib\'s frames, for a module that cannot be imported', async () => {
+    writeFileSync(file('typo.py'), 'import math\n\ndef apply(state, batch)\n    return batch\n');
+    writeFileSync(file('helper_fails.py'), 'x = 1\nraise ValueError("helper broke")\n');
+    writeFileSync(file('uses_helper.py'), 'import helper_fails\n\ndef apply(state, batch):\n    return batch\n');
+    const typo = await runCli(['apply', file('typo.py'), '--workers', '1', '-i', file('neg.arrows'), '-o', file('out.arrow')]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr.split('\n')[0]).toBe(`pyudf: SyntaxError: expected ':' (typo.py, line 3) (${file('typo.py')}:3 in <module>) — raised in load() of UDF "typo"`);
+    const helper = await runCli(['apply', file('uses_helper.py'), '--workers', '1', '-i', file('neg.arrows'), '-o', file('out.arrow')]);
+    expect(helper.code).toBe(1);
+    expect(helper.stderr.split('\n')[0]).toBe(`pyudf: ValueError: helper broke (${file('helper_fails.py')}:2 in <module>) — raised in load() of UDF "uses_helper"`);
+    expect(helper.stderr).toContain(`File "${file('uses_helper.py')}", line 1, in <module>`);
+    for (const { stderr } of [typo, helper]) {
+      expect(stderr).not.toMatch(/pyudf\/(loader|schemas)\.py|<frozen importlib/);
+      expect(stderr).not.toMatch(NODE_STACK);
+    }
+  });
+
   it.each(['parquet', 'csv', 'arrow'])('1 and no %s file when apply() raises late in the input, after output was written', async (format) => {
     writeFileSync(file('late.py'), 'def apply(state, batch):\n    if max(batch.column(0).to_pylist()) >= 250_000:\n        raise ValueError("late failure")\n    return batch\n');
     execFileSync(PYTHON, ['-c', `

@@ -1,5 +1,5 @@
 // The published package: npm pack, install the tarball into a fresh project, run a UDF from there.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ describe('npm package', () => {
     const files = packed!.files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining([
       'dist/index.js', 'dist/index.d.ts', 'python/pyudf/worker.py', 'python/pyudf/message_loop.py', 'python/pyudf/host.py', 'python/requirements.txt', 'protocol.md',
+      'examples/quickstart/main.mjs', 'examples/quickstart/model.py', 'examples/cli/score-csv.sh', 'examples/cli/model.py',
     ]));
     expect(files.filter((f) => /__pycache__|requirements-dev|python\/tests|^test\/|^src\//.test(f))).toEqual([]);
 
@@ -44,6 +45,14 @@ describe('npm package', () => {
     `);
     const run = await execa('node', ['main.mjs'], { cwd: project, env: { PYUDF_PYTHON: PYTHON } });
     expect(JSON.parse(run.stdout)).toEqual({ y: [1, 2, 3], errors: 'function' });
+
+    // The README's examples, as a user runs them from the installed package.
+    const cli = await execa('bash', ['node_modules/pyudf/examples/cli/score-csv.sh'], { cwd: project, env: { PYUDF_PYTHON: PYTHON } });
+    expect(cli.stdout.trim()).toBe('score\n20.5\n41\n61.5');
+    const quickstart = path.join(project, 'quickstart');
+    cpSync(path.join(project, 'node_modules', 'pyudf', 'examples', 'quickstart'), quickstart, { recursive: true });
+    const main = await execa('node', ['main.mjs'], { cwd: quickstart, env: { PYUDF_PYTHON: PYTHON } });
+    expect(main.stdout).toContain('Float64Array(3) [ 20.5, 41, 61.5 ]');
   });
 
   it('is required from CommonJS: a .cjs file, and a CommonJS TypeScript project type-checked against the package', async () => {
