@@ -4,6 +4,7 @@ import { DataType, tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ipcStreamFrames } from '../src/protocol/arrow-ipc.js';
 import { adoptTable } from '../src/udf/adopt-arrow.js';
+import { resolveUdfSpec } from '../src/udf/register-options.js';
 
 type Arrow = typeof import('apache-arrow');
 const cjs = createRequire(import.meta.url)('apache-arrow') as Arrow;
@@ -34,5 +35,12 @@ describe('adoptTable', () => {
     const { tableFromArrays } = await import('apache-arrow');
     const own = tableFromArrays({ x: Float64Array.of(1) });
     expect(adoptTable(own)).toBe(own);
+  });
+
+  it('adopts declared schemas built with the CommonJS build, so the REGISTER carries a readable output schema', () => {
+    const output = new cjs.Schema([new cjs.Field('y', new cjs.Int64(), true)]);
+    const { spec, settings } = resolveUdfSpec({ code: 'def apply(s, b):\n    return b\n', output }, 1);
+    expect(settings.output!.fields[0]!.type instanceof DataType).toBe(true);
+    expect(String(tableFromIPC(Buffer.from(spec.output!, 'base64')).schema.fields[0]!.type)).toBe('Int64');
   });
 });

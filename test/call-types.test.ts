@@ -1,5 +1,5 @@
 // call() is typed by the UDF's declared columns: checked by the type checker (npm run lint), shown here with expectTypeOf.
-import { Field, FixedSizeList, Float32, Int64, List, Schema, Struct, Utf8, Float64 } from 'apache-arrow';
+import { Dictionary, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RowOf, Udf } from '../src/index.js';
 
@@ -13,6 +13,7 @@ describe('RowOf', () => {
     expectTypeOf<RowOf<Out>['meta']>().toEqualTypeOf<{ label: string | null } | null>();
     expectTypeOf<Udf<In, Out>['call']>().parameter(0).toEqualTypeOf<RowOf<In>>();
     expectTypeOf<ReturnType<Udf<In, Out>['call']>>().toEqualTypeOf<Promise<RowOf<Out>>>();
+    expectTypeOf<RowOf<{ city: Dictionary<Utf8, Int32> }>>().toEqualTypeOf<{ city: string | null }>();
     // Undeclared: any columns.
     expectTypeOf<Udf['call']>().parameter(0).toEqualTypeOf<Record<string, unknown>>();
   });

@@ -40,4 +40,16 @@ describe('findPython', () => {
     expect(findPython('/opt/py', { cwd: root, env: { PYUDF_PYTHON: '/env/py' } })).toEqual({ python: '/opt/py', source: 'option' });
     expect(findPython(undefined, { cwd: root, env: { PYUDF_PYTHON: '/env/py' } })).toEqual({ python: '/env/py', source: 'PYUDF_PYTHON' });
   });
+
+  it('passes over a .venv that others can write to, as anyone could have put one in /tmp', () => {
+    const root = tempDir('findpy-shared');
+    const outer = venvIn(root);
+    const shared = path.join(root, 'shared');
+    venvIn(shared);
+    chmodSync(path.join(shared, '.venv'), 0o777);
+    expect(findPython(undefined, { cwd: shared, env: {} }).python).toBe(outer);
+    chmodSync(path.join(shared, '.venv'), 0o755);
+    chmodSync(path.join(shared, '.venv', 'bin'), 0o775);
+    expect(findPython(undefined, { cwd: shared, env: {} }).python).toBe(outer);
+  });
 });

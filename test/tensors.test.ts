@@ -1,5 +1,5 @@
 // Tensor columns from typed arrays and shapes, read back with their shape, and through a worker both ways without reshapes.
-import { tableFromArrays, Table, vectorFromArray } from 'apache-arrow';
+import { Field, FixedSizeList, Float16, makeData, makeVector, tableFromArrays, Table, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, tensorColumn, tensorOf, type TensorValues } from '../src/index.js';
 import { startPool } from './helpers.js';
@@ -32,6 +32,10 @@ describe('tensorColumn / tensorOf', () => {
     expect(() => tensorColumn(new Float64Array(5), [2, 3])).toThrow(new InvalidInputError('shape [2, 3] holds 6 values, but 5 were given'));
     expect(() => tensorColumn(new Float64Array(6), [2, -3])).toThrow(InvalidInputError);
     expect(() => tensorOf(vectorFromArray([1, 2, 3]))).toThrow(/expected a tensor column \(nested FixedSizeList\), got Float64/);
+    // Float16 values would come back as raw bits (1.0 as 15360).
+    const halves = makeVector(makeData({ type: new FixedSizeList(2, new Field('item', new Float16(), false)), length: 1, nullCount: 0,
+      child: makeData({ type: new Float16(), length: 2, nullCount: 0, data: Uint16Array.of(15360, 15360) }) }));
+    expect(() => tensorOf(halves)).toThrow(/must be 8- to 64-bit integers or 32- or 64-bit floats, got Float16/);
   });
 });
 

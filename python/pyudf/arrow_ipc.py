@@ -173,9 +173,12 @@ def buffer_bytes(batches: list[pa.RecordBatch]) -> int:
 def check_result_size(schema: pa.Schema, batches: list[pa.RecordBatch], estimate: int) -> None:
     """Raise ResultTooLargeError for a result over MAX_RESULT_BYTES, before any of it is written.
 
-    Only a result whose buffers pass half the limit is measured exactly (without copying anything).
+    `estimate` (buffer_bytes) counts a buffer shared by several columns once, while the stream carries
+    it once per column: a result whose estimate times its columns passes half the limit is measured
+    exactly (counting, without copying anything).
     """
-    if estimate <= p.MAX_RESULT_BYTES // 2:
+    columns = sum(batch.num_columns for batch in batches)
+    if estimate * max(1, columns) <= p.MAX_RESULT_BYTES // 2:
         return
     measure = pa.MockOutputStream()
     write_stream(measure, schema, batches)

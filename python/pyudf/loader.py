@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import importlib.util
 import linecache
 import os
@@ -87,8 +86,8 @@ def _schema(obj: Mapping[str, object], key: str) -> pa.Schema | None:
         raise ProtocolError(f"UdfSpec.{key} must be a base64 string or null")
     try:
         return pa.ipc.open_stream(pa.py_buffer(base64.b64decode(value, validate=True))).schema
-    except (binascii.Error, pa.ArrowInvalid, OSError) as exc:
-        raise ProtocolError(f"UdfSpec.{key} is not a base64 Arrow IPC stream: {exc}") from exc
+    except Exception as exc:  # pyarrow raises many kinds (ArrowNotImplementedError for a malformed type)
+        raise ProtocolError(f"UdfSpec.{key} is not a base64 Arrow IPC stream of a schema: {exc}") from exc
 
 
 def _encode_schema(schema: pa.Schema | None) -> str | None:

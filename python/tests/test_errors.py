@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,19 @@ def test_spec_shape_is_validated() -> None:
         loader.UdfSpec.from_json(json.loads(spec(module="/a.py", code="x")))
     with pytest.raises(p.ProtocolError, match="absolute path"):
         loader.UdfSpec.from_json(json.loads(spec(module="model.py")))
+    # A declared output that is not a schema stream, or one pyarrow cannot read (an Int without a width,
+    # as another copy of apache-arrow once wrote), is a protocol error, never a worker crash.
+    for output in ["not base64!", base64.b64encode(b"garbage").decode(), INT_WITHOUT_WIDTH]:
+        with pytest.raises(p.ProtocolError, match="UdfSpec.output is not a base64 Arrow IPC stream"):
+            loader.UdfSpec.from_json({**json.loads(spec(code="x")), "output": output})
+
+
+# A schema with one Int field whose bitWidth is 0: what apache-arrow's ES module build wrote for a type
+# object from its CommonJS build (pyarrow: ArrowNotImplementedError).
+INT_WITHOUT_WIDTH = base64.b64encode(
+    bytes.fromhex(
+        "ffffffff700000001000000000000a0010000e00070008000a0000000000000110000000000004000800080000000400"
+        "080000000400000001000000140000001000180004000b001300140000000c0010000000140000000000000114000000"
+        "000000021000000001000000790000000000000000000000ffffffff00000000"
+    )
+).decode()

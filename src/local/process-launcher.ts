@@ -87,6 +87,8 @@ export class ProcessLauncher implements Launcher<WorkerConnection> {
     });
     this.connections.set(id, connection);
     if (!this.referenced) connection.keepAlive(false);
+    // It owes READY: an unref'd socket parked while the pool was idle must receive again.
+    this.transport.expectReplies();
     // A late message from a worker already replaced is dropped.
     void connection.exited.then(() => this.connections.delete(id));
     return connection;

@@ -53,6 +53,8 @@ export class WorkerConnection implements Executor {
   /** Why the pool killed the worker (memory, heartbeats), for its crash report. */
   private killReason: string | undefined;
   private readonly udfMemoryLimits = new Map<number, MemoryLimit>();
+  /** Calls failed before the worker exited, whose result files are removed again once it has. */
+  private readonly unannounced: number[] = [];
   private markStarted!: () => void;
 
   constructor(
@@ -70,6 +72,8 @@ export class WorkerConnection implements Executor {
       const report = new LocalWorkerExit(this.id, options.python, exit, this.process.stderrTail, this.protocolError, this.killReason);
       const lost = new ExecutorLostError(report);
       this.failPending(lost);
+      // A worker killed for breaking the protocol may have gone on writing a file after its requests failed.
+      for (const requestId of this.unannounced.splice(0)) this.link.replies.discardUnannounced(requestId);
       return report;
     });
   }
@@ -156,16 +160,17 @@ export class WorkerConnection implements Executor {
     }
   }
 
-  /** The lowest limit that applies now: the pool's, and those of the UDFs whose init or batches it runs. */
+  /**
+   * The lowest limit that applies now: the pool's, and that of the UDF whose init or batch the worker is
+   * running (the oldest request: it answers in order; batches queued behind it are not running yet).
+   * Both are compared with the whole process's resident memory, every loaded model included.
+   */
   private memoryLimit(): MemoryLimit | undefined {
     const { memoryLimitMb } = this.options;
-    let lowest = memoryLimitMb ? { mb: memoryLimitMb, owner: `memoryLimitMb=${memoryLimitMb}` } : undefined;
-    if (this.udfMemoryLimits.size === 0) return lowest;
-    for (const request of this.pending.values()) {
-      const limit = this.udfMemoryLimits.get(request.kind === 'call' ? request.task.request.udfId : request.udfId);
-      if (limit && (!lowest || limit.mb < lowest.mb)) lowest = limit;
-    }
-    return lowest;
+    const pool = memoryLimitMb ? { mb: memoryLimitMb, owner: `memoryLimitMb=${memoryLimitMb}` } : undefined;
+    const running = this.pending.values().next().value;
+    const udf = running && this.udfMemoryLimits.get(running.kind === 'call' ? running.task.request.udfId : running.udfId);
+    return udf && (!pool || udf.mb < pool.mb) ? udf : pool;
   }
 
   /**
@@ -174,7 +179,10 @@ export class WorkerConnection implements Executor {
    */
   private failPending(error: Error): void {
     for (const [requestId, request] of this.pending) {
-      if (request.kind === 'call') this.link.replies.discardUnannounced(requestId);
+      if (request.kind === 'call') {
+        this.link.replies.discardUnannounced(requestId);
+        this.unannounced.push(requestId);
+      }
       request.reject(error);
     }
     this.pending.clear();

@@ -9,7 +9,7 @@ import { nonNegativeInteger, positiveInteger } from '../validate.js';
 export interface PoolOptions {
   /** Worker processes. Default: the number of CPU cores (`os.availableParallelism()`). */
   readonly workers?: number;
-  /** Python interpreter. Default: $PYUDF_PYTHON, else ./.venv/bin/python, else python3. */
+  /** Python interpreter. Default: $PYUDF_PYTHON, else the nearest .venv/bin/python at or above the current directory (one owned by you or root, not writable by others), else python3. */
   readonly python?: string;
   /** Extra environment variables for the workers; they win over everything pyudf sets. */
   readonly env?: Readonly<Record<string, string>>;
@@ -72,7 +72,13 @@ export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptio
     memoryLimitMb: options.memoryLimitMb ?? null,
     livenessTimeoutMs: options.livenessTimeoutMs === undefined ? 10_000 : options.livenessTimeoutMs,
   };
-  if (resolved.livenessTimeoutMs !== null) positiveInteger('livenessTimeoutMs', resolved.livenessTimeoutMs);
+  if (resolved.livenessTimeoutMs !== null) {
+    positiveInteger('livenessTimeoutMs', resolved.livenessTimeoutMs);
+    // Under 100 ms a busy machine misses heartbeats; libzmq takes at most 2^31 - 1.
+    if (resolved.livenessTimeoutMs < 100 || resolved.livenessTimeoutMs > 2 ** 31 - 1) {
+      throw new InvalidOptionError('livenessTimeoutMs', `must be from 100 to ${2 ** 31 - 1} ms, or null for no heartbeats; got ${resolved.livenessTimeoutMs}`);
+    }
+  }
   if (resolved.memoryLimitMb !== null) positiveInteger('memoryLimitMb', resolved.memoryLimitMb);
   if (resolved.sharedMemoryMinBytes !== null) nonNegativeInteger('sharedMemoryMinBytes', resolved.sharedMemoryMinBytes);
   if (resolved.threadsPerWorker !== null) positiveInteger('threadsPerWorker', resolved.threadsPerWorker);

@@ -1,5 +1,5 @@
 // Chooses the Python interpreter: option `python` → $PYUDF_PYTHON → the nearest .venv (from the current directory, then the module's) → python3.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export interface PythonChoice {
@@ -29,13 +29,27 @@ export function findPython(option: string | undefined, search: PythonSearch = {}
   return { python: 'python3', source: 'PATH' };
 }
 
-/** The interpreter of the `.venv` in `dir` or the closest directory above it, as `python -m venv .venv` lays it out. */
+/**
+ * The interpreter of the `.venv` in `dir` or the closest directory above it, as `python -m venv .venv` lays
+ * it out. A `.venv` that another user could have put there (in /tmp, say) is passed over: see trusted().
+ */
 export function nearestVenvPython(dir: string): string | undefined {
   for (let at = dir; ; at = path.dirname(at)) {
-    const python = process.platform === 'win32'
-      ? path.join(at, '.venv', 'Scripts', 'python.exe')
-      : path.join(at, '.venv', 'bin', 'python');
-    if (existsSync(python)) return python;
+    const bin = process.platform === 'win32' ? path.join(at, '.venv', 'Scripts') : path.join(at, '.venv', 'bin');
+    const python = path.join(bin, process.platform === 'win32' ? 'python.exe' : 'python');
+    if (existsSync(python) && trusted(path.join(at, '.venv')) && trusted(bin)) return python;
     if (path.dirname(at) === at) return undefined;
+  }
+}
+
+/** Owned by this user or root, and writable by no one else: what pyudf will run an interpreter from. */
+function trusted(dir: string): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined) return true; // Windows: no owners to compare
+  try {
+    const stat = statSync(dir);
+    return (stat.uid === uid || stat.uid === 0) && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
   }
 }

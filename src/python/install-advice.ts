@@ -11,8 +11,20 @@ export function installAdvice(python: string): string {
     + `  ${python} -m venv .venv\n  .venv/bin/python -m pip install -r ${REQUIREMENTS_FILE}`;
 }
 
+/** Interpreters already asked, so that a crash loop of failed starts does not run one each time. */
+const managed = new Map<string, boolean>();
+
 /** True for a system interpreter marked EXTERNALLY-MANAGED (a venv made from it is not). */
 export function isExternallyManaged(python: string): boolean {
+  let answer = managed.get(python);
+  if (answer === undefined) {
+    answer = askExternallyManaged(python);
+    managed.set(python, answer);
+  }
+  return answer;
+}
+
+function askExternallyManaged(python: string): boolean {
   const probe = 'import os, sys, sysconfig\n'
     + 'print(sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))';
   try {

@@ -68,12 +68,15 @@ export class ModelServer implements AsyncDisposable {
   /**
    * The Open Inference Protocol routes (and /metrics) as a Node request handler, to mount in another
    * server: `app.use('/oip', server.handler)` in Express, `fastify.use('/oip', server.handler)` with
-   * @fastify/middie, or `http.createServer(server.handler)`. Paths it does not serve go to `next` when
-   * given, else get a 404. Mount it before any body parser (it reads the raw body), and call `load()`
+   * @fastify/middie, or `http.createServer(server.handler)`. Paths it does not serve (another model's
+   * included, so that several can be mounted side by side) go to `next` when given, else get a 404. Mount it before any body parser (it reads the raw body), and call `load()`
    * (or `listen()`) first; until then requests get 503.
    */
   readonly handler: RequestHandler = (request, response, next) => {
-    if (next && !isServedPath((request.url ?? '/').split('?')[0]!)) {
+    const pathname = (request.url ?? '/').split('?')[0]!;
+    // Another model's paths are for another handler mounted beside this one.
+    const otherModel = modelInPath(pathname) !== null && modelInPath(pathname) !== this.modelName;
+    if (next && (otherModel || !isServedPath(pathname))) {
       next();
       return;
     }

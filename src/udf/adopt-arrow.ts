@@ -19,8 +19,10 @@ export function adoptTable<T extends Table>(table: T): T {
   return new Table(schema, batches) as T;
 }
 
-function adoptSchema(schema: Schema): Schema {
-  return new Schema(schema.fields.map(adoptField), schema.metadata);
+/** `schema` itself when its types are this module's classes; otherwise the same schema with them (see adoptTable). */
+export function adoptSchema<T extends Schema>(schema: T): T {
+  if (schema.fields.every((field) => field.type instanceof Types)) return schema;
+  return new Schema(schema.fields.map(adoptField), schema.metadata) as T;
 }
 
 function adoptField(field: Field): Field {

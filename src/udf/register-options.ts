@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type Schema, Table, tableToIPC, type TypeMap } from 'apache-arrow';
 import type { UdfSpec } from '../backend/backend.js';
 import { InvalidOptionError } from '../errors.js';
+import { adoptSchema } from './adopt-arrow.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -96,8 +97,9 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   }
   const settings: UdfSettings = {
     name,
-    input: options.input,
-    output: options.output,
+    // Schemas built with another copy of apache-arrow (require() in CommonJS) are rebuilt with ours.
+    input: options.input && adoptSchema(options.input),
+    output: options.output && adoptSchema(options.output),
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     maxBatchBytes: options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
     timeoutMs: options.timeoutMs,
@@ -115,7 +117,7 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   const spec: UdfSpec = {
     name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
     // The worker casts result columns that differ from it only losslessly (int32 where int64 is declared).
-    output: options.output ? Buffer.from(tableToIPC(new Table(options.output), 'stream')).toString('base64') : null,
+    output: settings.output ? Buffer.from(tableToIPC(new Table(settings.output), 'stream')).toString('base64') : null,
     memoryLimitMb: options.memoryLimitMb ?? null,
   };
   return { spec, settings };

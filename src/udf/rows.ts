@@ -1,6 +1,6 @@
 // Plain row objects ↔ Arrow: building a table from rows (by declared schema or inference) and back.
 import {
-  Binary, Bool, type DataType, Field, type FixedSizeList, Float64, Int64, type LargeList, List, type Schema, Struct, Table, TimestampMillisecond,
+  Binary, Bool, type DataType, type Decimal, type Dictionary, Field, type FixedSizeList, type Interval, type Map_, Float64, Int64, type LargeList, List, type Schema, Struct, Table, TimestampMillisecond,
   type TypeMap, Utf8, type Vector, vectorFromArray,
 } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
@@ -12,7 +12,11 @@ export type Row = Readonly<Record<string, unknown>>;
 export type PlainValue<T extends DataType> =
   T extends Struct<infer M> ? { [K in keyof M]: PlainValue<M[K]> | null }
     : T extends List<infer C> | FixedSizeList<infer C> | LargeList<infer C> ? (PlainValue<C> | null)[]
-      : T['TValue'];
+      : T extends Map_<DataType, infer V> ? Record<string, PlainValue<V> | null>
+        : T extends Dictionary<infer V> ? PlainValue<V>
+          // Their values are typed arrays, which rows hold as plain arrays.
+          : T extends Decimal | Interval ? number[]
+            : T['TValue'];
 
 /**
  * A row of a table of columns `T`, as `call()` takes and returns it: each declared column by its type,

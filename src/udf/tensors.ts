@@ -1,7 +1,7 @@
 // Tensor columns: N rows of (d1, …, dk) numbers as nested FixedSizeList columns, built from a typed array and a shape, and read back.
 import {
   type Data, type DataType, Field, FixedSizeList, Float32, Float64, Int16, Int32, Int64, Int8, makeData, makeVector, Uint16, Uint32,
-  Uint64, Uint8, type Vector, DataType as Types,
+  Precision, Uint64, Uint8, type Vector, DataType as Types,
 } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
 
@@ -87,6 +87,8 @@ function leafValues(chunk: Data, per: number): TensorValues {
     data = data.children[0]!;
   }
   if (data.nullCount > 0) throw new InvalidInputError(`a tensor's numbers must not be null; ${data.nullCount} are`);
-  if (!(Types.isInt(data.type) || Types.isFloat(data.type))) throw new InvalidInputError(`a tensor's elements must be numbers, got ${String(data.type)}`);
+  // Float16 values arrive as raw Uint16 bits, which would read as wrong numbers.
+  const numbers = Types.isInt(data.type) || (Types.isFloat(data.type) && data.type.precision !== Precision.HALF);
+  if (!numbers) throw new InvalidInputError(`a tensor's elements must be 8- to 64-bit integers or 32- or 64-bit floats, got ${String(data.type)}`);
   return (data.values as TensorValues).subarray(0, chunk.length * per) as TensorValues;
 }

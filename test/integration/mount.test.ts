@@ -55,6 +55,22 @@ describe('mounting the OIP handler', () => {
     expect(await (await fetch(`${base}/oip/elsewhere`)).text()).toBe('app 404');
   });
 
+  it('mounts two models side by side under one prefix', async () => {
+    const first = await mountable();
+    const pool = await startPool({ workers: 1 });
+    const second = createServer({ pool, model: { code: 'def apply(state, batch):\n    return {"z": batch.column("x")}\n', name: 'other' }, logger: () => undefined });
+    closers.push(() => second.close());
+    await second.load();
+    const app = express();
+    app.use('/oip', first.handler);
+    app.use('/oip', second.handler);
+    const base = await listening(http.createServer(app));
+    const reply = await fetch(`${base}/oip/v2/models/other/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(infer) });
+    expect(reply.status).toBe(200);
+    expect(((await reply.json()) as { outputs: { name: string }[] }).outputs[0]!.name).toBe('z');
+    expect((await fetch(`${base}/oip/v2/models/double/ready`)).status).toBe(200);
+  });
+
   it('serves under a prefix in Fastify through @fastify/middie', async () => {
     const model = await mountable();
     const fastify = Fastify();

@@ -47,4 +47,23 @@ describe('pool.unref()', () => {
     child.kill('SIGKILL');
     await child;
   });
+
+  it('reads the READY of a worker that replaced one killed while the pool was idle', async () => {
+    const file = path.join(tempDir('unref'), 'main.mjs');
+    writeFileSync(file, `
+      import { createPool } from ${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))};
+      import { tableFromArrays } from ${JSON.stringify(path.join(ROOT, 'node_modules', 'apache-arrow', 'Arrow.node.mjs'))};
+      const pool = (await createPool({ workers: 1, python: ${JSON.stringify(PYTHON)}, startTimeoutMs: 8000 })).unref();
+      const udf = await pool.register({ code: 'def apply(state, batch):\\n    return batch\\n' });
+      const input = tableFromArrays({ x: Float64Array.of(1, 2) });
+      await udf.apply(input);
+      process.kill(pool.stats().workers[0].pid, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // idle while the replacement starts
+      const out = await udf.apply(input);
+      console.log(JSON.stringify({ rows: out.numRows, restarts: pool.stats().restarts }));
+    `);
+    const result = await execa('node', [file], { cwd: ROOT, timeout: 30_000, reject: false });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ rows: 2, restarts: 1 });
+  });
 });
