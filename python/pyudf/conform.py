@@ -1,4 +1,4 @@
-"""Columns cast to a declared schema where the difference is lossless (protocol.md section 3.2).
+"""Columns cast to a declared schema where the difference is lossless, and dictionaries decoded (section 3.2).
 
 A UDF that returns int32 where int64 is declared, large_string (pandas 3) where string is, or a
 dictionary column where its values are, gets the declared type; any other difference is left for the
@@ -97,3 +97,24 @@ def conform(
         return empty.schema, []
     out = [conform_batch(declared, batch) for batch in batches]
     return out[0].schema, out
+
+
+def decode_dictionaries(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """`batch` with each dictionary-encoded column decoded to its values (plain types at the boundary,
+    as Spark's Arrow UDFs give them: apache-arrow JS encodes strings as dictionaries by default)."""
+    schema = cast(Any, batch.schema)
+    if not any(pa.types.is_dictionary(schema.field(i).type) for i in range(batch.num_columns)):
+        return batch
+    columns: list[Any] = []
+    fields: list[Any] = []
+    for i in range(batch.num_columns):
+        field, column = schema.field(i), cast(Any, batch.column(i))
+        if pa.types.is_dictionary(field.type):
+            column = column.dictionary_decode()
+            field = field.with_type(field.type.value_type)
+        columns.append(column)
+        fields.append(field)
+    record_batch: Any = pa.RecordBatch
+    out = record_batch.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata))
+    return cast(pa.RecordBatch, out)
+

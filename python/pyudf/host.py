@@ -93,6 +93,8 @@ class UdfHost:
             raise UnknownUdfError(udf_id)
         declared = entry.spec.output
         try:
+            if not entry.spec.keep_dictionaries:
+                batch = conform.decode_dictionaries(batch)
             schema, batches = convert.normalise(entry.apply(entry.state, batch))
             return (schema, batches) if declared is None else conform.conform(declared, schema, batches)
         except Exception as exc:

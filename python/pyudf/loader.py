@@ -34,6 +34,8 @@ class UdfSpec:
     conf: Any
     # The declared output: result columns whose types differ losslessly are cast to it (conform.py).
     output: pa.Schema | None = None
+    # apply sees dictionary-encoded input columns as they came, instead of decoded to their values.
+    keep_dictionaries: bool = False
 
     @classmethod
     def from_json(cls, obj: Mapping[str, object]) -> UdfSpec:
@@ -54,9 +56,12 @@ class UdfSpec:
             raise ProtocolError(f"UdfSpec.module must be an absolute path, got {module!r}")
         if code is not None and not isinstance(code, str):
             raise ProtocolError("UdfSpec.code must be a string or null")
+        keep = obj.get("keep_dictionaries", False)
+        if not isinstance(keep, bool):
+            raise ProtocolError("UdfSpec.keep_dictionaries must be true or false")
         return cls(
             name=name, module=module, code=code, init=init, apply=apply, conf=obj["conf"],
-            output=_schema(obj, "output"),
+            output=_schema(obj, "output"), keep_dictionaries=keep,
         )
 
     def to_json(self) -> UdfSpecMessage:
@@ -69,6 +74,7 @@ class UdfSpec:
             "apply": self.apply,
             "conf": self.conf,
             "output": _encode_schema(self.output),
+            "keep_dictionaries": self.keep_dictionaries,
         }
 
     @property

@@ -138,6 +138,8 @@ class WorkerInfo(_WorkerVersions, total=False):
 class _UdfSpecSchemas(TypedDict, total=False):
     # The declared output schema: base64 of an Arrow IPC stream holding only that schema, or null.
     output: str | None
+    # True: apply gets dictionary-encoded columns as they came (default false: decoded to their values).
+    keep_dictionaries: bool
 
 
 class UdfSpecMessage(_UdfSpecSchemas):

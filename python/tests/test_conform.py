@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pyudf.conform import conform, conform_batch, lossless
+from pyudf.conform import conform, conform_batch, decode_dictionaries, lossless
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,11 @@ def test_an_unchanged_batch_is_returned_as_is_and_an_empty_result_keeps_a_confor
     assert conform_batch(declared, batch) is batch
     schema, batches = conform(declared, pa.schema([("n", pa.int32())]), [])
     assert schema == declared and batches == []
+
+
+def test_dictionary_columns_are_decoded_to_their_values_and_plain_batches_pass_as_they_are() -> None:
+    batch = pa.record_batch({"s": pa.array(["a", "b", "a"]).dictionary_encode(), "n": [1, 2, 3]})
+    out = decode_dictionaries(batch)
+    assert out.schema == pa.schema([("s", pa.string()), ("n", pa.int64())])
+    assert out.column("s").to_pylist() == ["a", "b", "a"]
+    assert decode_dictionaries(out) is out

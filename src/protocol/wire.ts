@@ -88,6 +88,8 @@ export interface UdfSpecMessage {
   readonly conf: unknown;
   /** The declared output schema, as base64 of an Arrow IPC stream holding only it; absent or null: none. */
   readonly output?: string | null;
+  /** True: apply gets dictionary-encoded columns as they came; absent or false: decoded to their values. */
+  readonly keep_dictionaries?: boolean;
 }
 
 // §3.5 ERROR

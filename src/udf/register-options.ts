@@ -44,6 +44,12 @@ export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeM
   readonly maxBatchRows?: number;
   /** `call()`/`callTable()`: flush a shared batch this long after its first row arrived. Default 2 ms. */
   readonly maxDelayMs?: number;
+  /**
+   * `apply` gets dictionary-encoded input columns as they are, instead of decoded to their values.
+   * Default false: plain types at the boundary, as Spark's Arrow UDFs give them (apache-arrow's
+   * `tableFromArrays` encodes strings as dictionaries, which pandas would see as Categoricals).
+   */
+  readonly keepDictionaries?: boolean;
 }
 
 /** @internal settings of a registered UDF, with defaults applied. */
@@ -57,6 +63,7 @@ export interface UdfSettings {
   readonly retries: number;
   readonly maxBatchRows: number;
   readonly maxDelayMs: number;
+  readonly keepDictionaries: boolean;
 }
 
 export const DEFAULT_BATCH_SIZE = 65_536;
@@ -106,7 +113,9 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
     retries: options.retries ?? poolRetries,
     maxBatchRows: options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS,
     maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+    keepDictionaries: options.keepDictionaries ?? false,
   };
+  if (typeof settings.keepDictionaries !== 'boolean') throw new InvalidOptionError('keepDictionaries', 'must be true or false');
   positiveInteger('maxBatchRows', settings.maxBatchRows);
   nonNegativeInteger('maxDelayMs', settings.maxDelayMs);
   positiveInteger('batchSize', settings.batchSize);
@@ -119,6 +128,7 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
     // The worker casts result columns that differ from it only losslessly (int32 where int64 is declared).
     output: settings.output ? Buffer.from(tableToIPC(new Table(settings.output), 'stream')).toString('base64') : null,
     memoryLimitMb: options.memoryLimitMb ?? null,
+    keep_dictionaries: settings.keepDictionaries,
   };
   return { spec, settings };
 }

@@ -2,8 +2,11 @@
 import { DataType, type Schema, util } from 'apache-arrow';
 import { SchemaError, type SchemaSide } from '../errors.js';
 
-/** Throws SchemaError unless the columns are exactly the declared ones, with equal types. */
-export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, udf: string): void {
+/**
+ * Throws SchemaError unless the columns are exactly the declared ones, with equal types. With
+ * `decodesDictionaries` (the worker decodes them), a dictionary column matches its value type.
+ */
+export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, udf: string, decodesDictionaries = false): void {
   const output = side === 'output';
   for (const field of declared.fields) {
     const found = actual.fields.find((f) => f.name === field.name);
@@ -12,12 +15,14 @@ export function checkSchema(declared: Schema, actual: Schema, side: SchemaSide, 
       const fix = output ? `return a column named "${field.name}" from apply` : `add a column named "${field.name}" to the input`;
       throw new SchemaError({ side, column: field.name, expected: String(field.type), actual: `missing (columns present: ${present})`, udf, fix });
     }
-    if (!sameType(field.type, found.type)) {
+    const decoded = decodesDictionaries && DataType.isDictionary(found.type) && !DataType.isDictionary(field.type)
+      ? found.type.dictionary : found.type;
+    if (!sameType(field.type, decoded)) {
       const [expected, got] = [String(field.type), String(found.type)];
       const fix = output
         ? `return it as ${expected} from apply (pyudf casts only lossless differences, such as int32 to int64; in pyarrow: column.cast(...)), or declare it as ${got}`
         : DataType.isDictionary(found.type)
-          ? `decode the dictionary column first (e.g. vectorFromArray(Array.from(column))), or declare it as ${got}`
+          ? `leave keepDictionaries off so that the worker decodes it, decode it first, or declare it as ${got}`
           : `build the column as ${expected}, or declare it as ${got}`;
       throw new SchemaError({ side, column: field.name, expected, actual: got, udf, fix });
     }

@@ -123,7 +123,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     return this.track(rejectOnThrow(() => {
       this.assertOpen();
       const table = toTable(input as unknown as Table | RecordBatch);
-      if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
+      if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name, !this.settings.keepDictionaries);
       return this.batcher.callTable(table, options.signal);
     })) as Promise<Table<Out>>;
   }
@@ -166,7 +166,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
   /** Splits a table into batches, runs them on the pool, checks every result, and reassembles them. */
   private async run(table: Table, options: ApplyOptions & { readonly firstBatchIndex?: number }): Promise<Table> {
     this.assertOpen();
-    if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name);
+    if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name, !this.settings.keepDictionaries);
     const timeoutMs = options.timeoutMs ?? this.settings.timeoutMs;
     if (options.timeoutMs !== undefined) positiveInteger('timeoutMs', options.timeoutMs);
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });

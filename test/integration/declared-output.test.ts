@@ -43,12 +43,30 @@ describe('declared output', () => {
       + ' differences, such as int32 to int64; in pyarrow: column.cast(...)), or declare it as Float64');
   });
 
-  it('rejects a dictionary column for a declared Utf8 input with the fix, before anything is sent', async () => {
+  it('takes a dictionary column for a declared Utf8 input (the worker decodes it), and says how to fix it when dictionaries are kept', async () => {
     const pool = await startPool({ workers: 1 });
-    const udf = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', input: new Schema([new Field('s', new Utf8(), true)]) });
+    const input = new Schema([new Field('s', new Utf8(), true)]);
+    const code = 'import pyarrow as pa\ndef apply(state, batch):\n    return {"t": pa.array([str(batch.column("s").type)] * batch.num_rows)}\n';
     const dictionary = vectorFromArray(['a', 'b', 'a'], new Dictionary(new Utf8(), new Int32()));
-    const error = await udf.apply(new Table({ s: dictionary })).catch((e: unknown) => e);
+    const decoded = await pool.register({ code, input });
+    expect((await decoded.apply(new Table({ s: dictionary }))).getChild('t')!.toArray()).toEqual(['string', 'string', 'string']);
+    const kept = await pool.register({ code, input, keepDictionaries: true });
+    const error = await kept.apply(new Table({ s: dictionary })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaError);
-    expect((error as Error).message).toMatch(/input column "s" .* is Dictionary<Int32, Utf8>, but the declared input schema says Utf8: decode the dictionary column first/);
+    expect((error as Error).message).toMatch(/input column "s" .* is Dictionary<Int32, Utf8>, but the declared input schema says Utf8: leave keepDictionaries off/);
+  });
+
+  it('gives apply plain string columns for what tableFromArrays encodes as dictionaries, unless asked to keep them', async () => {
+    const pool = await startPool({ workers: 1 });
+    const code = 'import pyarrow.compute as pc\ndef apply(state, batch):\n    s = batch.column("s")\n'
+      + '    plain = s.dictionary_decode() if hasattr(s, "dictionary") else s\n'
+      + '    return {"upper": pc.utf8_upper(plain), "type": [str(s.type)] * len(s)}\n';
+    const table = tableFromArrays({ s: ['a', 'b', 'a'] });
+    expect(String(table.schema.fields[0]!.type)).toMatch(/^Dictionary/);
+    const plain = await (await pool.register({ code })).apply(table);
+    expect(plain.getChild('upper')!.toArray()).toEqual(['A', 'B', 'A']);
+    expect(plain.getChild('type')!.get(0)).toBe('string');
+    const kept = await (await pool.register({ code, keepDictionaries: true })).apply(table);
+    expect(kept.getChild('type')!.get(0)).toBe('dictionary<values=string, indices=int32, ordered=0>');
   });
 });
