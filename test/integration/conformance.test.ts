@@ -96,7 +96,7 @@ beforeAll(async () => {
   const pairs: { name: string; original: string; result: string }[] = [];
   const pool = await startPool({ workers: 2 });
   try {
-    const udf = await pool.register({ name: 'identity', code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE });
+    const udf = await pool.register({ name: 'identity', code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE, keepDictionaries: true });
     for (const name of STREAMS) {
       const original = path.join(DIR, name);
       const table = readWithJs(original);

@@ -1,4 +1,5 @@
-// Every Arrow type apache-arrow JS can write, with nulls, round-trips through an identity UDF unchanged,
+// Every Arrow type apache-arrow JS can write, with nulls, round-trips through an identity UDF unchanged
+// (dictionaries kept: these tests are about the wire, not about decoding them for apply),
 // and pyarrow sees the declared types and values in the worker (not merely a symmetric round trip).
 import {
   Binary, Bool, type Data, DataType, DateDay, DateMillisecond, Decimal, Dictionary, Field, FixedSizeList, Float16,
@@ -354,7 +355,7 @@ describe('Arrow types through an identity UDF', () => {
   it('returns every column unchanged, through 4 sliced batches on 2 workers', async () => {
     const table = buildTable();
     const pool = await startPool({ workers: 2 });
-    const udf = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE });
+    const udf = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE, keepDictionaries: true });
     const result = await udf.apply(table);
     expect(result.batches.map((b) => b.numRows)).toEqual([3, 3, 3, 1]);
     expectSameTable(result, table);
@@ -363,7 +364,7 @@ describe('Arrow types through an identity UDF', () => {
   it('shows pyarrow the declared types and the exact values in the worker', async () => {
     const table = buildTable();
     const pool = await startPool({ workers: 2 });
-    const udf = await pool.register({ code: CHECKING_UDF, conf: pythonConf(), batchSize: BATCH_SIZE });
+    const udf = await pool.register({ code: CHECKING_UDF, conf: pythonConf(), batchSize: BATCH_SIZE, keepDictionaries: true });
     expectSameTable(await udf.apply(table), table);
     // A batch of the same schema whose rows start mid-table: the worker must see the same values.
     expectSameTable(await udf.apply(table.slice(4)), table.slice(4));
@@ -372,8 +373,8 @@ describe('Arrow types through an identity UDF', () => {
   it('returns zero rows of the same schema for a zero-row input', async () => {
     const table = buildTable();
     const pool = await startPool({ workers: 2 });
-    const identity = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE });
-    const checking = await pool.register({ code: CHECKING_UDF, conf: pythonConf(), batchSize: BATCH_SIZE });
+    const identity = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE, keepDictionaries: true });
+    const checking = await pool.register({ code: CHECKING_UDF, conf: pythonConf(), batchSize: BATCH_SIZE, keepDictionaries: true });
     for (const empty of [new Table(table.schema), table.slice(0, 0)]) {
       expect(empty.numRows).toBe(0);
       for (const udf of [identity, checking]) {
@@ -391,7 +392,7 @@ describe('Arrow types through an identity UDF', () => {
     const table = buildTable();
     const pool = await startPool({ workers: 2 });
     const udf = await pool.register({
-      code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE, input: declared, output: declared,
+      code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE, keepDictionaries: true, input: declared, output: declared,
     });
     expectSameTable(await udf.apply(table), table);
   });
@@ -399,7 +400,7 @@ describe('Arrow types through an identity UDF', () => {
   it('accepts a RecordBatch and a table of several uneven batches', async () => {
     const table = buildTable();
     const pool = await startPool({ workers: 2 });
-    const udf = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE });
+    const udf = await pool.register({ code: 'def apply(state, batch):\n    return batch\n', batchSize: BATCH_SIZE, keepDictionaries: true });
     const batch = table.batches[0]!;
     expectSameTable(await udf.apply(batch), table);
     const uneven = new Table([batch.slice(0, 1), batch.slice(1, 5), batch.slice(5, 10)]);
