@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from .protocol import ProtocolError, UdfSpecMessage
+from .schemas import schema_ipc
 
 Hook = Callable[..., Any]
 
@@ -73,7 +74,7 @@ class UdfSpec:
             "init": self.init,
             "apply": self.apply,
             "conf": self.conf,
-            "output": _encode_schema(self.output),
+            "output": schema_ipc(self.output),
             "keep_dictionaries": self.keep_dictionaries,
         }
 
@@ -94,15 +95,6 @@ def _schema(obj: Mapping[str, object], key: str) -> pa.Schema | None:
         return pa.ipc.open_stream(pa.py_buffer(base64.b64decode(value, validate=True))).schema
     except Exception as exc:  # pyarrow raises many kinds (ArrowNotImplementedError for a malformed type)
         raise ProtocolError(f"UdfSpec.{key} is not a base64 Arrow IPC stream of a schema: {exc}") from exc
-
-
-def _encode_schema(schema: pa.Schema | None) -> str | None:
-    if schema is None:
-        return None
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema):
-        pass
-    return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
 
 
 def _identifier(text: str) -> str:

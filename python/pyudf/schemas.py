@@ -67,7 +67,8 @@ def declared_schemas(module: Any, apply_name: str) -> dict[str, tuple[Any, str]]
     return found
 
 
-def _schema_ipc(schema: Any) -> str | None:
+def schema_ipc(schema: Any) -> str | None:
+    """Base64 of an Arrow IPC stream holding only `schema` (None for none): how schemas cross to Node."""
     import pyarrow as pa
 
     if schema is None:
@@ -90,7 +91,7 @@ def read(path: str, apply_name: str) -> dict[str, Any]:
         found = declared_schemas(module, apply_name)
     finally:
         forget_module(module)
-    return {side: _schema_ipc(schema) for side, (schema, _) in found.items()} | {
+    return {side: schema_ipc(schema) for side, (schema, _) in found.items()} | {
         "sources": {side: where for side, (schema, where) in found.items() if schema is not None},
     }
 

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../helpers.js';
-import { type CliResult, runCli } from '../fixtures/cli_run.js';
+import { type CliResult, runCli, servingUrl } from '../fixtures/cli_run.js';
 
 let model: string;
 
@@ -44,15 +44,7 @@ async function serve(flags: string[]): Promise<Serving> {
       spawned.stdout!.on('data', (chunk: Buffer | string) => { out += String(chunk); });
     },
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child!.stderr!.on('data', (chunk: Buffer) => {
-      seen += String(chunk);
-      const match = /serving .* at (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child!.on('exit', () => reject(new Error(`serve exited early:\n${seen}`)));
-  });
+  const url = await servingUrl(child!);
   return {
     url,
     stdout: () => out.split('\n').filter(Boolean),

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { expect, it } from 'vitest';
 import { fixture } from '../helpers.js';
-import { runCli } from '../fixtures/cli_run.js';
+import { runCli, servingUrl } from '../fixtures/cli_run.js';
 
 it('serves the module under --name on port 0, with --init/--apply hooks and --conf, until SIGTERM', async () => {
   let child: ChildProcess | undefined;
@@ -11,15 +11,7 @@ it('serves the module under --name on port 0, with --init/--apply hooks and --co
     '--init', 'load', '--apply', 'predict', '--conf', 'k=3'], {
     started: (spawned) => { child = spawned; },
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child!.stderr!.on('data', (chunk: Buffer) => {
-      seen += String(chunk);
-      const match = /serving .* at (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (match) resolve(match[1]!);
-    });
-    child!.on('exit', () => reject(new Error(`serve exited early:\n${seen}`)));
-  });
+  const url = await servingUrl(child!);
   try {
     expect((await fetch(`${url}/v2/models/scaler/ready`)).status).toBe(200);
     const response = await fetch(`${url}/v2/models/scaler/infer`, {
