@@ -1,4 +1,4 @@
-// The scheduler against in-process fake workers: back-off, unservable work, retries first, timeouts, cancel, drain.
+// The scheduler against in-process fake workers: back-off, unservable work, retries first, timeouts, cancel, drain, instances.
 import { tableFromArrays } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PoolClosedError, PythonError, UdfTimeoutError, UdfUnregisteredError, WorkerCrashedError } from '../src/errors.js';
@@ -330,6 +330,98 @@ describe('scheduler', { timeout: 5_000 }, () => {
     const { launcher, scheduler } = await start({ register: (_, spec, worker) => (spec.name === 'bad' && worker.id === 'w1' ? failure : undefined) });
     await expect(scheduler.register({ ...SPEC, name: 'bad' })).rejects.toBe(failure);
     expect(launcher.workers.map((w) => w.registered.size)).toEqual([1, 1]);
+  });
+});
+
+describe('scheduler: instances per UDF', { timeout: 5_000 }, () => {
+  const holders = (launcher: FakeLauncher, udfId: number) => launcher.live.filter((w) => w.registered.has(udfId)).map((w) => w.id);
+  const submitTo = (scheduler: Scheduler, udfId: number, name: string) => scheduler.submit({
+    udfId, udfName: name, input: input(1), batchIndex: 0, retries: 1, timeoutMs: undefined,
+  });
+  const sentTo = (launcher: FakeLauncher, udfId: number) => launcher.workers.map((w) => w.received.filter((t) => t.request.udfId === udfId).length);
+
+  it('loads a UDF on its instances only, the workers with the fewest UDFs first (ties by launch order), and sends its batches only there', async () => {
+    const { launcher, scheduler, udfId: everywhere } = await start({}, { workers: 3, maxInFlightPerWorker: 100 });
+    const one = await scheduler.register({ ...SPEC, name: 'one', instances: 1 });
+    const two = await scheduler.register({ ...SPEC, name: 'two', instances: 2 });
+    const third = await scheduler.register({ ...SPEC, name: 'third', instances: 1 });
+    expect(holders(launcher, everywhere)).toEqual(['w0', 'w1', 'w2']);
+    expect(holders(launcher, one)).toEqual(['w0']);
+    expect(holders(launcher, two)).toEqual(['w1', 'w2']);
+    expect(holders(launcher, third)).toEqual(['w0']);
+    expect(scheduler.workers.map((slot) => [...slot.udfs])).toEqual([[everywhere, one, third], [everywhere, two], [everywhere, two]]);
+    const tasks = Array.from({ length: 20 }, () => [submitTo(scheduler, one, 'one'), submitTo(scheduler, two, 'two')]).flat();
+    expect((await Promise.all(tasks.map(ys))).flat()).toEqual(Array(40).fill(2));
+    expect(sentTo(launcher, one)).toEqual([20, 0, 0]);
+    expect(sentTo(launcher, two)).toEqual([0, 10, 10]);
+  });
+
+  it('takes instances of at least the pool size as every worker, replacements included', async () => {
+    const { launcher, scheduler } = await start({}, { workers: 2, restartDelay: () => 0 });
+    const more = await scheduler.register({ ...SPEC, name: 'more', instances: 5 });
+    const exact = await scheduler.register({ ...SPEC, name: 'exact', instances: 2 });
+    expect(holders(launcher, more)).toEqual(['w0', 'w1']);
+    expect(holders(launcher, exact)).toEqual(['w0', 'w1']);
+    launcher.workers[0]!.die();
+    await tick(5);
+    expect(holders(launcher, more)).toEqual(['w1', 'w2']);
+    expect(holders(launcher, exact)).toEqual(['w1', 'w2']);
+  });
+
+  it('keeps the batches of a UDF whose only holder died queued, and serves them once its replacement loaded it', async () => {
+    const { launcher, scheduler } = await start({}, { workers: 3, restartDelay: () => 20 });
+    const one = await scheduler.register({ ...SPEC, name: 'one', instances: 1 });
+    expect(scheduler.isServing(one)).toBe(true);
+    launcher.workers[0]!.die();
+    await tick();
+    expect(scheduler.isServing(one)).toBe(false);
+    const waiting = submitTo(scheduler, one, 'one');
+    await tick(5);
+    expect(waiting.settled).toBe(false);
+    expect(scheduler.queued).toBe(1);
+    expect(await ys(waiting)).toEqual([2]);
+    expect(holders(launcher, one)).toEqual(['w3']);
+    expect(sentTo(launcher, one)).toEqual([0, 0, 0, 1]);
+    expect(scheduler.isServing(one)).toBe(true);
+  });
+
+  it('gives the last place of a UDF to one of two replacements starting together, and none to a non-holder\'s replacement', async () => {
+    const { launcher, scheduler, udfId: everywhere } = await start({}, { workers: 3, restartDelay: () => 0 });
+    const one = await scheduler.register({ ...SPEC, name: 'one', instances: 1 });
+    const two = await scheduler.register({ ...SPEC, name: 'two', instances: 2 });
+    expect([holders(launcher, one), holders(launcher, two)]).toEqual([['w0'], ['w1', 'w2']]);
+    // Both replacements load `everywhere` first (slowly): the one that claimed `one` is still loading when the other looks.
+    launcher.behaviour = { registerDelayMs: 5 };
+    launcher.workers[0]!.die();
+    launcher.workers[1]!.die();
+    await tick(40);
+    expect(launcher.live.map((w) => w.id)).toEqual(['w2', 'w3', 'w4']);
+    expect(holders(launcher, everywhere)).toEqual(['w2', 'w3', 'w4']);
+    expect(holders(launcher, one)).toHaveLength(1);
+    expect(holders(launcher, two)).toHaveLength(2);
+    const oneHolder = holders(launcher, one)[0];
+    const other = launcher.live.find((w) => w.id !== 'w2' && w.id !== oneHolder)!;
+    other.die();
+    await tick(40);
+    expect(holders(launcher, one)).toEqual([oneHolder]);
+    expect(holders(launcher, two)).toHaveLength(2);
+    expect(await ys(submitTo(scheduler, one, 'one'))).toEqual([2]);
+  });
+
+  it('unloads a UDF from its holders only', async () => {
+    const { launcher, scheduler } = await start({}, { workers: 3 });
+    const two = await scheduler.register({ ...SPEC, name: 'two', instances: 2 });
+    await scheduler.unregister(two);
+    expect(launcher.workers.map((w) => w.unregistered)).toEqual([[two], [two], []]);
+    expect(scheduler.isServing(two)).toBe(false);
+  });
+
+  it('rejects register() with the PythonError of one of its instances, leaving the UDF nowhere', async () => {
+    const failure = new PythonError({ pythonType: 'RuntimeError', pythonMessage: 'no', traceback: '', frames: [], phase: 'init', udf: 'bad' });
+    const { launcher, scheduler } = await start({ register: (_, spec, worker) => (spec.name === 'bad' && worker.id === 'w1' ? failure : undefined) }, { workers: 3 });
+    await expect(scheduler.register({ ...SPEC, name: 'bad', instances: 2 })).rejects.toBe(failure);
+    expect(launcher.workers.map((w) => w.registered.size)).toEqual([1, 1, 1]);
+    expect(launcher.workers.map((w) => w.unregistered.length)).toEqual([1, 0, 0]);
   });
 });
 

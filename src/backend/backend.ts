@@ -9,6 +9,8 @@ export interface UdfSpec extends UdfSpecMessage {
    * is killed and replaced (below the pool's own limit, which always applies). Not sent to Python.
    */
   readonly memoryLimitMb?: number | null;
+  /** How many workers load this UDF; null or absent: every worker. Not sent to Python. */
+  readonly instances?: number | null;
 }
 
 /** What every backend reports; a backend's own stats add its details (processes, actors, …). */

@@ -36,6 +36,8 @@ export interface WorkerStats {
   readonly inFlight: number;
   /** UDFs initialised in this worker. */
   readonly udfs: number;
+  /** Their ids (`Udf.id`): with `instances`, which workers hold which UDF. */
+  readonly udfIds: readonly number[];
 }
 
 export interface LocalBackendStats extends BackendStats {
@@ -120,7 +122,7 @@ export class LocalBackend implements Backend<LocalBackendStats> {
       readyWorkers: scheduler.readyWorkers,
       restarts: scheduler.restarts,
       workers: scheduler.workers.map((slot) => ({
-        id: slot.id, pid: slot.executor.pid, state: slot.state, inFlight: slot.running.size, udfs: slot.udfs.size,
+        id: slot.id, pid: slot.executor.pid, state: slot.state, inFlight: slot.running.size, udfs: slot.udfs.size, udfIds: [...slot.udfs],
       })),
       sharedMemory: { dir: this.files?.dir ?? null, resultsReceived: this.launcher.replies.resultsFromFiles },
     };

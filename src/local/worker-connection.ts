@@ -106,7 +106,8 @@ export class WorkerConnection implements Executor {
   }
 
   register(udfId: number, spec: UdfSpec): Promise<void> {
-    const { memoryLimitMb, ...message } = spec;
+    // The limits and the number of instances are the pool's business, not the worker's.
+    const { memoryLimitMb, instances: _instances, ...message } = spec;
     if (memoryLimitMb) this.udfMemoryLimits.set(udfId, { mb: memoryLimitMb, owner: `memoryLimitMb=${memoryLimitMb} of UDF "${spec.name}"` });
     return this.control(REGISTER, udfId, spec.name, [encodeJson(message)]);
   }

@@ -13,6 +13,8 @@ export class ExecutorSlot<E extends Executor = Executor> {
   state: WorkerState = 'starting';
   /** UDFs whose `init` succeeded in this worker. */
   readonly udfs = new Set<number>();
+  /** UDFs this worker is loading or has been given to load next: they count towards a UDF's `instances` already. */
+  readonly loading = new Set<number>();
   /** Batches sent to this worker and not settled yet. */
   readonly running = new Set<BatchTask>();
   /** Set once this worker's death was blamed on a UDF (the batch it was running), so that no other is. */
@@ -28,9 +30,22 @@ export class ExecutorSlot<E extends Executor = Executor> {
     return this.state !== 'dead';
   }
 
-  /** Starting or loading UDFs: it will serve every registered UDF once ready. */
+  /** Starting or loading UDFs: once ready it serves every registered UDF short of its `instances`. */
   get coming(): boolean {
     return this.state === 'starting' || this.state === 'initializing';
+  }
+
+  /** UDFs loaded or being loaded here: what `instances` balancing counts. */
+  get load(): number {
+    return this.udfs.size + this.loading.size;
+  }
+
+  /**
+   * Holds the UDF, or is loading it, and will keep it: a worker being ended does not count, since its
+   * replacement takes the UDF over.
+   */
+  holds(udfId: number): boolean {
+    return this.alive && this.state !== 'stopping' && this.executor.accepting && (this.udfs.has(udfId) || this.loading.has(udfId));
   }
 
   canServe(udfId: number): boolean {

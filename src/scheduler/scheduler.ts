@@ -36,7 +36,7 @@ export class Scheduler<E extends Executor = Executor> {
   private closed: Promise<void> | undefined;
 
   constructor(launcher: Launcher<E>, private readonly options: SchedulerOptions) {
-    this.registry = new UdfRegistry(() => this.supervisor.slots.values(), options.logger);
+    this.registry = new UdfRegistry(() => this.supervisor.slots.values(), options.workers, options.logger);
     this.balancer = options.balancer ?? leastBusy;
     this.supervisor = new Supervisor(launcher, options, {
       started: (slot) => void this.initialize(slot),
@@ -244,7 +244,8 @@ export class Scheduler<E extends Executor = Executor> {
         task.reject(failure);
         return true;
       }
-      // A worker that is starting, being ended (and so replaced), or about to be restarted will load every UDF in the registry.
+      // A worker that is starting, being ended (and so replaced), or about to be restarted will load every UDF in the
+      // registry that fewer workers hold than its instances: one whose holders all died or restart waits for them.
       const servable = this.registry.has(udfId)
         && (restarting || workers.some((s) => s.canServe(udfId) || s.coming || s.state === 'stopping' || !s.executor.accepting));
       if (servable && !broken) return false;

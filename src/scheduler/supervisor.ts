@@ -125,6 +125,7 @@ export class Supervisor<E extends Executor> {
         const wasStarting = slot.coming;
         slot.state = 'dead';
         slot.udfs.clear();
+        slot.loading.clear();
         this.slots.delete(slot.id);
         if (wasStarting) {
           this.startFailures++;

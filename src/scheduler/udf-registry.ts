@@ -1,4 +1,4 @@
-// The registered UDFs: loaded on every worker at register(), again on each replacement, and failed when they keep killing workers.
+// The registered UDFs: loaded on their workers (every one, or `instances` of them) at register(), again on replacements, and failed when they keep killing workers.
 import type { UdfSpec } from '../backend/backend.js';
 import { PythonError, type PyUdfError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -13,6 +13,8 @@ export const UDF_CRASH_LIMIT = 3;
 
 interface Entry {
   readonly spec: UdfSpec;
+  /** How many live workers load it: `spec.instances`, or Infinity for every worker (also when `instances` is at least the pool's size). */
+  readonly quota: number;
   /** Consecutive worker deaths blamed on this UDF's batches (reset by a batch that succeeds) and on its init (reset by an init that succeeds). */
   readonly crashes: { batch: number; init: number };
   /** Set once the UDF killed UDF_CRASH_LIMIT workers in a row: its work fails at once with this. */
@@ -25,14 +27,15 @@ export class UdfRegistry {
   private readonly entries = new Map<number, Entry>();
   private nextId = 1;
 
-  /** `workers`: the live workers, read whenever the registry acts on all of them. */
+  /** `workers`: the live workers, read whenever the registry acts on all of them; `poolSize`: how many the pool keeps. */
   constructor(
     private readonly workers: () => Iterable<ExecutorSlot>,
+    private readonly poolSize: number,
     private readonly logger: Logger,
     private readonly crashLimit = UDF_CRASH_LIMIT,
   ) {}
 
-  /** Registered and not failed: a worker that starts will load it. */
+  /** Registered and not failed: a worker that starts will load it while fewer than its `instances` hold it. */
   has(udfId: number): boolean {
     const entry = this.entries.get(udfId);
     return entry !== undefined && entry.failure === undefined;
@@ -44,15 +47,18 @@ export class UdfRegistry {
   }
 
   /**
-   * Adds a UDF and loads it on every connected worker (starting ones load it when ready), resolving
-   * once its `init` ran on at least one. If `init` raises anywhere, or every worker it was sent to died,
-   * it is unloaded everywhere, forgotten, and the error is thrown.
+   * Adds a UDF and loads it on every connected worker, or on `spec.instances` of them (the ones with
+   * the fewest UDFs; starting ones load it when ready while it is short), resolving once its `init` ran
+   * on at least one. If `init` raises anywhere, or every worker it was sent to died, it is unloaded
+   * everywhere, forgotten, and the error is thrown.
    */
   async register(spec: UdfSpec): Promise<number> {
     const udfId = this.nextId++;
-    const entry: Entry = { spec, crashes: { batch: 0, init: 0 }, failure: undefined, waiting: undefined };
+    // Asking for the whole pool (or more) means every worker, whatever the pool's size later.
+    const quota = spec.instances == null || spec.instances >= this.poolSize ? Infinity : spec.instances;
+    const entry: Entry = { spec, quota, crashes: { batch: 0, init: 0 }, failure: undefined, waiting: undefined };
     this.entries.set(udfId, entry);
-    const targets = [...this.workers()].filter((slot) => slot.state === 'ready' || slot.state === 'initializing');
+    const targets = this.leastLoaded([...this.workers()].filter((slot) => slot.state === 'ready' || slot.state === 'initializing'), quota);
     if (targets.length === 0) {
       // Every worker is starting or restarting: the first one ready loads it (loadAll), and answers for it.
       await new Promise<void>((resolve, reject) => { entry.waiting = { resolve, reject }; });
@@ -75,10 +81,14 @@ export class UdfRegistry {
    * that dies is blamed on the UDF whose init was running; failures are logged, not thrown.
    */
   async loadAll(slot: ExecutorSlot): Promise<void> {
-    // Snapshot now: UDFs registered from here on are loaded on this worker by register() itself.
-    const ids = [...this.entries].filter(([, entry]) => entry.failure === undefined).map(([udfId]) => udfId);
+    // Snapshot now: UDFs registered from here on are loaded on this worker by register() itself. Each
+    // one short of its instances is claimed at once, so that two new workers do not both take the last place.
+    const ids = [...this.entries]
+      .filter(([udfId, entry]) => entry.failure === undefined && this.holders(udfId) < entry.quota)
+      .map(([udfId]) => udfId);
+    for (const udfId of ids) slot.loading.add(udfId);
     for (const udfId of ids) {
-      if (!slot.executor.accepting) return;
+      if (!slot.executor.accepting) break;
       try {
         await this.loadOn(slot, udfId);
       } catch (error) {
@@ -91,6 +101,7 @@ export class UdfRegistry {
         }
       }
     }
+    for (const udfId of ids) slot.loading.delete(udfId);
   }
 
   /**
@@ -131,9 +142,29 @@ export class UdfRegistry {
     }
   }
 
+  /** Live workers that hold the UDF or are loading it (a worker being ended does not count: its replacement takes over). */
+  private holders(udfId: number): number {
+    let n = 0;
+    for (const slot of this.workers()) if (slot.holds(udfId)) n++;
+    return n;
+  }
+
+  /** The first `count` of `slots` by fewest UDFs held or loading, ready ones before those still loading, then in launch order. */
+  private leastLoaded(slots: ExecutorSlot[], count: number): ExecutorSlot[] {
+    if (count >= slots.length) return slots;
+    const rank = (slot: ExecutorSlot) => (slot.state === 'ready' ? 0 : 1);
+    // Array.prototype.sort is stable: equal workers keep launch order.
+    return [...slots].sort((a, b) => a.load - b.load || rank(a) - rank(b)).slice(0, count);
+  }
+
   private async loadOn(slot: ExecutorSlot<Executor>, udfId: number): Promise<void> {
     const entry = this.entries.get(udfId);
-    if (!entry) return;
+    if (!entry) {
+      slot.loading.delete(udfId);
+      return;
+    }
+    // Counted as held from now on (synchronously, before anything else can choose workers for it).
+    slot.loading.add(udfId);
     try {
       await slot.executor.register(udfId, entry.spec);
     } catch (error) {
@@ -141,6 +172,8 @@ export class UdfRegistry {
       // The worker died while it ran this init: a UDF whose init keeps doing so is failed like any other.
       this.crashed(udfId, error.exit, 1, 'init');
       throw entry.failure ?? error.exit.crashError(1);
+    } finally {
+      slot.loading.delete(udfId);
     }
     if (!slot.alive) return;
     if (this.has(udfId)) {

@@ -6,12 +6,35 @@ import type { UdfSpec } from '../backend/backend.js';
 import { InvalidOptionError } from '../errors.js';
 import { adoptSchema } from './adopt-arrow.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
+import { PYTHON_PACKAGE_ROOT } from '../python/package-paths.js';
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
+/** The saved-model formats the built-in loaders read (`pyudf.builtins`). */
+export type ModelFormat = 'keras' | 'savedmodel' | 'sklearn' | 'xgboost' | 'onnx' | 'torchscript';
+export const MODEL_FORMATS: readonly ModelFormat[] = ['keras', 'savedmodel', 'sklearn', 'xgboost', 'onnx', 'torchscript'];
+
 export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> {
-  /** Path of the Python file holding the hooks, relative to the current directory. Give this or `code`. */
+  /** Path of the Python file holding the hooks, relative to the current directory. Give this, `code` or `model`. */
   readonly module?: string;
+  /**
+   * Path of a saved model served with no Python file by a built-in loader: Keras `.keras`/`.h5`, a TensorFlow
+   * SavedModel directory, a scikit-learn or XGBoost estimator saved with joblib (`.joblib`/`.pkl`; trusted files
+   * only: loading runs code), ONNX `.onnx`, PyTorch TorchScript `.pt`. Input columns map to the model's named
+   * inputs (a single-input model takes the only column); the result has one column per model output.
+   */
+  readonly model?: string;
+  /** The saved model's format, when its name does not say it. Default: recognised from the path. */
+  readonly format?: ModelFormat;
+  /** SavedModel: the signature to call. Default `'serving_default'`. */
+  readonly signature?: string;
+  /** scikit-learn / XGBoost: the estimator method to call, `'predict'` or `'predict_proba'`. Default `'predict'`. */
+  readonly method?: 'predict' | 'predict_proba';
+  /**
+   * How many workers load this UDF, like Triton's instance groups: batches go only to those, and a worker
+   * that dies is replaced so the count holds. Default: every worker of the pool.
+   */
+  readonly instances?: number;
   /** Python source holding the hooks, instead of a file. */
   readonly code?: string;
   /** Name used in errors and logs. Default: the module's file name, or `udf<N>` for inline code. */
@@ -73,12 +96,50 @@ export const DEFAULT_MAX_DELAY_MS = 2;
 
 let inlineCounter = 0;
 
+/** The UDF module every saved model runs through: `init(conf)` loads it with `pyudf.builtins`, `apply` predicts. */
+export const BUILTIN_UDF_MODULE = path.join(PYTHON_PACKAGE_ROOT, 'pyudf', 'builtins', 'udf.py');
+
+const SAVED_MODEL_KEYS = ['format', 'signature', 'method'] as const;
+
+/** The `conf` the built-in loader's `init` gets (python/pyudf/builtins/udf.py). */
+export interface SavedModelConf {
+  readonly path: string;
+  readonly format: ModelFormat | null;
+  readonly signature: string | null;
+  readonly method: 'predict' | 'predict_proba' | null;
+  readonly [key: string]: JsonValue;
+}
+
+function savedModel(options: RegisterOptions<TypeMap, TypeMap>): SavedModelConf {
+  const { model, format, signature, method } = options;
+  if (typeof model !== 'string' || model === '') throw new InvalidOptionError('model', 'must be the path of a saved model file or directory');
+  const modelPath = path.resolve(model);
+  if (!existsSync(modelPath)) {
+    throw new InvalidOptionError('model', `no such file or directory: ${modelPath} (paths are relative to the current directory ${process.cwd()})`);
+  }
+  if (format !== undefined && !MODEL_FORMATS.includes(format)) {
+    throw new InvalidOptionError('format', `must be one of ${MODEL_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${JSON.stringify(format)}`);
+  }
+  if (signature !== undefined && (typeof signature !== 'string' || signature === '')) throw new InvalidOptionError('signature', 'must be a SavedModel signature name');
+  if (method !== undefined && method !== 'predict' && method !== 'predict_proba') {
+    throw new InvalidOptionError('method', `must be 'predict' or 'predict_proba', got ${JSON.stringify(method)}`);
+  }
+  return { path: modelPath, format: format ?? null, signature: signature ?? null, method: method ?? null };
+}
+
+/** The default name of a saved model: its file name without the extension (`digits.keras` → `digits`). */
+export function savedModelName(modelPath: string): string {
+  const base = path.basename(modelPath);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
 /** @internal validates register() options and builds the REGISTER message. */
 export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolRetries: number): { spec: UdfSpec; settings: UdfSettings } {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('register', 'expects an options object');
-  const { module, code } = options;
-  if ((module === undefined) === (code === undefined)) {
-    throw new InvalidOptionError('module', 'give exactly one of "module" (a .py file path) and "code" (Python source)');
+  const { module, code, model } = options;
+  if ([module, code, model].filter((v) => v !== undefined).length !== 1) {
+    throw new InvalidOptionError('module', 'give exactly one of "module" (a .py file path), "code" (Python source) and "model" (a saved model)');
   }
   let modulePath: string | null = null;
   if (module !== undefined) {
@@ -87,10 +148,16 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
     if (!existsSync(modulePath) || !statSync(modulePath).isFile()) {
       throw new InvalidOptionError('module', `no such file: ${modulePath} (paths are relative to the current directory ${process.cwd()})`);
     }
-  } else if (typeof code !== 'string' || code.trim() === '') {
+  } else if (code !== undefined && (typeof code !== 'string' || code.trim() === '')) {
     throw new InvalidOptionError('code', 'must be non-empty Python source');
   }
-  const name = options.name ?? (modulePath ? path.basename(modulePath, '.py') : `udf${++inlineCounter}`);
+  const saved = model === undefined ? undefined : savedModel(options);
+  if (saved) modulePath = BUILTIN_UDF_MODULE;
+  else for (const key of SAVED_MODEL_KEYS) if (options[key] !== undefined) throw new InvalidOptionError(key, 'applies only with "model" (a saved model)');
+  const name = options.name ?? (saved ? savedModelName(saved.path) : modulePath ? path.basename(modulePath, '.py') : `udf${++inlineCounter}`);
+  if (saved) for (const key of ['init', 'apply', 'conf'] as const) {
+    if (options[key] !== undefined) throw new InvalidOptionError(key, 'does not apply to a saved "model": its built-in loader has its own hooks');
+  }
   const init = options.init === undefined ? 'init' : options.init;
   const apply = options.apply ?? 'apply';
   if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name', 'must be a non-empty string');
@@ -98,7 +165,7 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   if (typeof apply !== 'string' || apply === '') throw new InvalidOptionError('apply', 'must be a function name');
   let confJson: string;
   try {
-    confJson = JSON.stringify(options.conf ?? null);
+    confJson = JSON.stringify(saved ?? options.conf ?? null);
   } catch (cause) {
     throw new InvalidOptionError('conf', `must be JSON-serialisable: ${String(cause)}`);
   }
@@ -123,11 +190,13 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   nonNegativeInteger('retries', settings.retries);
   if (settings.timeoutMs !== undefined) positiveInteger('timeoutMs', settings.timeoutMs);
   if (options.memoryLimitMb !== undefined) positiveInteger('memoryLimitMb', options.memoryLimitMb);
+  if (options.instances !== undefined) positiveInteger('instances', options.instances);
   const spec: UdfSpec = {
     name, module: modulePath, code: code ?? null, init, apply, conf: JSON.parse(confJson) as unknown,
     // The worker casts result columns that differ from it only losslessly (int32 where int64 is declared).
     output: settings.output ? Buffer.from(tableToIPC(new Table(settings.output), 'stream')).toString('base64') : null,
     memoryLimitMb: options.memoryLimitMb ?? null,
+    instances: options.instances ?? null,
     keep_dictionaries: settings.keepDictionaries,
   };
   return { spec, settings };

@@ -17,6 +17,8 @@ export interface FakeBehaviour {
   readonly run?: RunBehaviour;
   /** An error `init` raises, `'die'` for an init that kills the worker, or undefined for success. */
   readonly register?: (udfId: number, spec: UdfSpec, worker: FakeWorker) => Error | 'die' | undefined;
+  /** How long each `init` takes, so that workers load side by side (default: none, it answers at once). */
+  readonly registerDelayMs?: number;
   /**
    * When a worker dies, whether `exited` resolves before its held batches are rejected (the default)
    * or after: the scheduler must not depend on either order.
@@ -52,6 +54,8 @@ export class FakeWorker implements Executor {
   /** Batches this worker was given, in order. */
   readonly received: BatchTask[] = [];
   readonly registered = new Set<number>();
+  /** UDF ids this worker was asked to unload, in order. */
+  readonly unregistered: number[] = [];
   readonly held: Held[] = [];
   stoppedGracefully = false;
   killed = false;
@@ -79,6 +83,10 @@ export class FakeWorker implements Executor {
 
   async register(udfId: number, spec: UdfSpec): Promise<void> {
     this.assertAlive();
+    if (this.behaviour.registerDelayMs) {
+      await new Promise((resolve) => setTimeout(resolve, this.behaviour.registerDelayMs));
+      this.assertAlive();
+    }
     const error = this.behaviour.register?.(udfId, spec, this);
     if (error === 'die') {
       // The UDF's init kills the worker.
@@ -91,6 +99,7 @@ export class FakeWorker implements Executor {
   }
 
   async unregister(udfId: number): Promise<void> {
+    this.unregistered.push(udfId);
     this.registered.delete(udfId);
   }
 
