@@ -68,12 +68,19 @@ describe('matchRoute', () => {
     ['GET', '/v2/health/live', { name: 'live' }], ['HEAD', '/v2/health/ready', { name: 'ready' }], ['GET', '/v2', { name: 'server' }],
     ['GET', '/v2/', { name: 'server' }], ['GET', '/metrics', { name: 'metrics' }], ['GET', '/v2/models/m%20x', { name: 'model', model: 'm x' }],
     ['GET', '/v2/models/m/ready', { name: 'modelReady', model: 'm' }], ['POST', '/v2/models/m/infer', { name: 'infer', model: 'm' }],
+    ['GET', '/v2/models/m/versions/2', { name: 'model', model: 'm', version: '2' }],
+    ['GET', '/v2/models/m/versions/2/ready', { name: 'modelReady', model: 'm', version: '2' }],
+    ['POST', '/v2/models/m/versions/2/infer', { name: 'infer', model: 'm', version: '2' }],
+    ['POST', '/v2/repository/index', { name: 'index' }], ['POST', '/v2/repository/models/m/load', { name: 'load', model: 'm' }],
+    ['POST', '/v2/repository/models/m/unload', { name: 'unload', model: 'm' }],
   ])('%s %s', (method, path, route) => {
     expect(matchRoute(method, path)).toEqual(route);
   });
 
   it('throws 404 for unknown paths and 405 for wrong methods', () => {
-    expect(() => matchRoute('GET', '/v2/models/m/versions/1/infer')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => matchRoute('GET', '/v2/models/m/versions/1/infer/x')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => matchRoute('GET', '/v2/models/m/versions')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => matchRoute('GET', '/v2/repository/index')).toThrow(expect.objectContaining({ status: 405, allow: 'POST' }));
     expect(() => matchRoute('POST', '/v2/health/live')).toThrow(expect.objectContaining({ status: 405, allow: 'GET' }));
     expect(() => matchRoute('GET', '/v2/models/m/infer')).toThrow(expect.objectContaining({ status: 405, allow: 'POST' }));
   });
@@ -133,7 +140,7 @@ describe('createServer around a registered UDF', () => {
 
   it('serves an undeclared model: metadata lists no tensors, tensors map by their datatypes', async () => {
     const url = await start(new FakeUdf());
-    expect(await (await fetch(`${url}/v2/models/fake`)).json()).toEqual({ name: 'fake', platform: 'pyudf', inputs: [], outputs: [] });
+    expect(await (await fetch(`${url}/v2/models/fake`)).json()).toEqual({ name: 'fake', versions: ['1'], platform: 'pyudf', inputs: [], outputs: [] });
     expect(await (await infer(url, [1, 2.5])).json()).toEqual({
       model_name: 'fake', outputs: [{ name: 'y', datatype: 'FP64', shape: [2], data: [2, 5] }],
     });

@@ -12,7 +12,6 @@ drive it directly with nothing but pyarrow:
 from __future__ import annotations
 
 import gc
-import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +52,7 @@ class LoadedUdf:
     """A registered UDF: its spec, its own module object, the state `init` returned, its apply hook."""
 
     spec: UdfSpec
-    module: types.ModuleType
+    module: loader.LoadedModule
     state: Any
     apply: loader.Hook
 
@@ -70,10 +69,11 @@ class UdfHost:
         # re-registration therefore leaves the udf_id unregistered.
         self.unregister(udf_id)
         phase: Phase = "load"
-        module: types.ModuleType | None = None
+        module: loader.LoadedModule | None = None
+        others = {n: helper for entry in self._udfs.values() for n, helper in entry.module.helpers.items()}
         try:
-            module = loader.load_module(spec, udf_id)
-            init, apply = loader.resolve_hooks(module, spec)
+            module = loader.load_module(spec, udf_id, others)
+            init, apply = loader.resolve_hooks(module.module, spec)
             phase = "init"
             state = init(spec.conf) if init is not None else None
         except Exception as exc:

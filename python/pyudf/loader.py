@@ -20,6 +20,9 @@ from .schemas import schema_ipc
 
 Hook = Callable[..., Any]
 
+# The pyudf package's own directory: UDF modules shipped in it are not a user's directory of helpers.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
 _SPEC_KEYS = ("name", "module", "code", "init", "apply", "conf")
 
 
@@ -107,23 +110,57 @@ def module_name(spec: UdfSpec, udf_id: int) -> str:
     return f"pyudf_udf_{udf_id}_{_identifier(base)}"
 
 
-def load_module(spec: UdfSpec, udf_id: int) -> types.ModuleType:
-    """Execute the UDF's source as a fresh module; exceptions here are phase "load"."""
+@dataclass(frozen=True)
+class LoadedModule:
+    """A UDF's module and the helper modules it imported from its own directory (its siblings)."""
+
+    module: types.ModuleType
+    helpers: dict[str, types.ModuleType]
+
+
+def load_module(
+    spec: UdfSpec, udf_id: int, others: Mapping[str, types.ModuleType] | None = None
+) -> LoadedModule:
+    """Execute the UDF's source as a fresh module; exceptions here are phase "load".
+
+    `others` are the helper modules other loaded UDFs imported from their directories: they are hidden
+    while this module runs, so that `import helpers` in version 2 of a model never gets version 1's
+    `helpers` from sys.modules.
+    """
     name = module_name(spec, udf_id)
     if spec.module is not None:
         if not os.path.isfile(spec.module):
             raise FileNotFoundError(f"UDF module not found: {spec.module}")
         directory = os.path.dirname(spec.module)
-        # Lets the module import its siblings (helpers, a local package) like a script would.
-        if directory not in sys.path:
+        # A UDF shipped with pyudf (pyudf/builtins/udf.py, for saved models) imports pyudf as a package:
+        # its directory is not a user's directory of helpers.
+        shipped = directory.startswith(os.path.join(_PACKAGE_DIR, ""))
+        if not shipped:
+            # Lets the module import its siblings (helpers, a local package) like a script would; first
+            # on the path, so a sibling of another UDF's directory never shadows its own.
+            if directory in sys.path:
+                sys.path.remove(directory)
             sys.path.insert(0, directory)
+        # A directory listed before its files were written (a new model version) is read again.
+        importlib.invalidate_caches()
         import_spec = importlib.util.spec_from_file_location(name, spec.module)
         if import_spec is None or import_spec.loader is None:
             raise ImportError(f"cannot load {spec.module} as a Python module (is it a .py file?)")
         module = importlib.util.module_from_spec(import_spec)
         exec_module = import_spec.loader.exec_module
-        _run_registered(module, lambda: exec_module(module))
-        return module
+        hidden = {} if shipped else {n: m for n, m in (others or {}).items() if sys.modules.get(n) is m}
+        for helper_name in hidden:
+            del sys.modules[helper_name]
+        before = set(sys.modules)
+        try:
+            _run_registered(module, lambda: exec_module(module))
+        finally:
+            added: set[str] = set() if shipped else set(sys.modules) - before - {name}
+            helpers = {n: sys.modules[n] for n in added if _inside(sys.modules[n], directory)}
+            # Other UDFs' helpers go back, unless this one imported a module of the same name.
+            for helper_name, helper in hidden.items():
+                sys.modules.setdefault(helper_name, helper)
+        return LoadedModule(module, helpers)
 
     assert spec.code is not None
     filename = spec.source_name
@@ -134,7 +171,12 @@ def load_module(spec: UdfSpec, udf_id: int) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__file__ = filename
     _run_registered(module, lambda: exec(code, module.__dict__))
-    return module
+    return LoadedModule(module, {})
+
+
+def _inside(module: types.ModuleType | None, directory: str) -> bool:
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and os.path.abspath(file).startswith(os.path.join(directory, ""))
 
 
 def _run_registered(module: types.ModuleType, run: Callable[[], object]) -> None:
@@ -178,7 +220,11 @@ def resolve_hooks(module: types.ModuleType, spec: UdfSpec) -> tuple[Hook | None,
     return init, _hook(module, spec, "apply", spec.apply)
 
 
-def forget_module(module: types.ModuleType) -> None:
-    """Drop a UDF module from sys.modules so its globals (a model, say) can be garbage collected."""
-    if sys.modules.get(module.__name__) is module:
-        del sys.modules[module.__name__]
+def forget_module(loaded: LoadedModule | types.ModuleType) -> None:
+    """Drop a UDF module and its helpers from sys.modules so its globals (a model, say) can be garbage
+    collected and a later version of the model imports its own helpers afresh."""
+    if isinstance(loaded, types.ModuleType):
+        loaded = LoadedModule(loaded, {})
+    for module in (loaded.module, *loaded.helpers.values()):
+        if sys.modules.get(module.__name__) is module:
+            del sys.modules[module.__name__]

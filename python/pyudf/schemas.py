@@ -86,11 +86,11 @@ def read(path: str, apply_name: str) -> dict[str, Any]:
         name=os.path.basename(path), module=os.path.abspath(path),
         code=None, init=None, apply=apply_name, conf=None,
     )
-    module = load_module(spec, 0)
+    loaded = load_module(spec, 0)
     try:
-        found = declared_schemas(module, apply_name)
+        found = declared_schemas(loaded.module, apply_name)
     finally:
-        forget_module(module)
+        forget_module(loaded)
     return {side: schema_ipc(schema) for side, (schema, _) in found.items()} | {
         "sources": {side: where for side, (schema, where) in found.items() if schema is not None},
     }

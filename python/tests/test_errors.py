@@ -168,7 +168,7 @@ def test_two_udfs_from_one_file_have_separate_state(loop: MessageLoop, host: Udf
     dispatch(loop, p.CALL, 9, call_body())
     first, second = host.get(8), host.get(9)
     assert first is not None and second is not None
-    assert (first.module.calls, second.module.calls) == (2, 1)
+    assert (first.module.module.calls, second.module.module.calls) == (2, 1)
 
 
 def test_spec_shape_is_validated() -> None:

@@ -232,3 +232,42 @@ def test_close_unregisters_everything() -> None:
 def test_a_spec_round_trips_through_its_register_body() -> None:
     spec = inline("scale", SCALE, conf={"k": [1, 2]})
     assert UdfSpec.from_json(spec.to_json()) == spec
+
+
+def _version_dir(root: Path, version: int) -> Path:
+    """A model version as a repository holds it: model.py importing a sibling helper module."""
+    directory = root / "model" / str(version)
+    (directory / "tools").mkdir(parents=True, exist_ok=True)
+    (directory / "helper.py").write_text(f"VERSION = {version}\n")
+    (directory / "tools" / "__init__.py").write_text(f"VERSION = {version}\n")
+    (directory / "model.py").write_text(
+        "import pyarrow as pa\nimport helper\nimport tools\n\n"
+        "def apply(state, batch):\n"
+        "    v = helper.VERSION * 10 + tools.VERSION\n"
+        "    return pa.record_batch({'v': pa.array([v] * batch.num_rows)})\n"
+    )
+    return directory / "model.py"
+
+
+def test_each_version_of_a_model_imports_its_own_helper_modules(host: UdfHost, tmp_path: Path) -> None:
+    """Hot reload loads version 2 while version 1 still serves: neither may see the other's `helper`."""
+    def spec(version: int) -> UdfSpec:
+        return UdfSpec(name=f"m/{version}", module=str(_version_dir(tmp_path, version)), code=None,
+                       init=None, apply="apply", conf=None)
+
+    def served(udf_id: int) -> int:
+        return host.apply(udf_id, INPUT)[1][0].column("v")[0].as_py()
+
+    host.register(1, spec(1))
+    host.register(2, spec(2))
+    assert (served(1), served(2)) == (11, 22)
+    host.unregister(1)
+    assert "helper" not in sys.modules or sys.modules["helper"].VERSION == 2
+    host.register(3, spec(3))
+    assert served(3) == 33
+    host.unregister(2)
+    host.unregister(3)
+    # Unloading forgets a version's helpers, so a reload of version 1 imports them afresh.
+    assert "helper" not in sys.modules and "tools" not in sys.modules
+    host.register(4, spec(1))
+    assert served(4) == 11

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidOptionError } from '../errors.js';
+import { SAVED_MODEL_EXTENSIONS } from '../udf/register-options.js';
 
 /** What a UDF module may be: a Python source file. */
 const ACCEPTED = 'pyudf loads a UDF from a Python source file (.py)';
@@ -18,6 +19,31 @@ export function requireModule(module: string): string {
   if (path.extname(resolved) !== '.py') {
     const kind = path.extname(resolved) ? `a ${path.extname(resolved)} file` : 'a file without an extension';
     throw new InvalidOptionError('<module.py>', `${resolved} is ${kind}; ${ACCEPTED}`);
+  }
+  return resolved;
+}
+
+/** What `pyudf serve` may serve: a Python source file or a saved model. */
+const SERVABLE = `pyudf serves a Python source file (.py) or a saved model (${SAVED_MODEL_EXTENSIONS.join(' ')}, or a SavedModel directory holding saved_model.pb; --format names the format of another name)`;
+
+/**
+ * The absolute path of a saved model to serve; a usage error (exit 2) unless it exists and its name (or
+ * `--format`) says which built-in loader reads it.
+ */
+export function requireSavedModel(model: string, formatGiven: boolean): string {
+  const resolved = path.resolve(model);
+  if (!existsSync(resolved)) {
+    throw new InvalidOptionError('[model]', `no such file or directory: ${resolved} (paths are relative to ${process.cwd()})`);
+  }
+  if (formatGiven) return resolved;
+  if (statSync(resolved).isDirectory()) {
+    if (existsSync(path.join(resolved, 'saved_model.pb'))) return resolved;
+    throw new InvalidOptionError('[model]', `${resolved} is a directory without saved_model.pb; ${SERVABLE}`);
+  }
+  const extension = path.extname(resolved).toLowerCase();
+  if (!SAVED_MODEL_EXTENSIONS.includes(extension)) {
+    const kind = extension ? `a ${path.extname(resolved)} file` : 'a file without an extension';
+    throw new InvalidOptionError('[model]', `${resolved} is ${kind}; ${SERVABLE}`);
   }
   return resolved;
 }

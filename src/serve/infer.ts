@@ -2,18 +2,20 @@
 import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
 import { ArrowRowLimitError, validateIpcStream } from '../protocol/arrow-validate.js';
-import { type InferRequest, inferResponseBody, parseInferRequest } from './infer-body.js';
+import { type RequestedOutput, inferResponseBody, parseInferRequest } from './infer-body.js';
 import type { InferProtocol } from './metrics.js';
-import type { ServableUdf } from './options.js';
+import type { ServableUdf } from './servable-udf.js';
 import type { Reply } from './reply.js';
-import { tensorsToTable } from './tensor-decode.js';
-import { columnToTensor } from './tensor-encode.js';
+import { type RequestTensor, tensorsToTable } from './tensor-decode.js';
+import { type EncodedTensor, columnToTensor } from './tensor-encode.js';
 
 /** The media type of a raw Arrow IPC stream body, in requests and in their replies. */
 export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
 
 export interface InferCall {
   readonly udf: ServableUdf;
+  /** The model's name in URLs and replies. Default: the UDF's name. */
+  readonly model?: string;
   readonly body: Buffer;
   readonly contentType: string | undefined;
   readonly headerLength: string | undefined;
@@ -35,24 +37,51 @@ const mediaType = (contentType: string | undefined): string => (contentType ?? '
 export async function infer(call: InferCall): Promise<Reply> {
   if (inferProtocol(call.contentType, call.headerLength) === 'arrow') return inferArrow(call);
   const request = parseInferRequest(call.body, call.headerLength);
-  const wanted = requestedOutputs(request, call.udf);
-  const input = tensorsToTable(request.inputs, call.udf.inputSchema, call.maxRows);
-  const result = await call.udf.callTable(input, { signal: call.signal });
-  const names = wanted ?? result.schema.fields.map((f) => f.name);
-  const outputs = names.map((name) => {
-    const column = result.getChild(name);
-    if (!column) throw new InvalidInputError(`unknown output "${name}"; the model returned ${describe(result)}`);
-    const binary = request.outputs?.find((o) => o.name === name)?.binary ?? request.binaryByDefault;
-    return columnToTensor(name, column, binary, call.udf.name);
+  const outputs = await inferTensors({
+    udf: call.udf, model: call.model ?? call.udf.name, inputs: request.inputs, outputs: request.outputs,
+    binaryByDefault: request.binaryByDefault, signal: call.signal, maxRows: call.maxRows,
   });
-  const { headers, chunks } = inferResponseBody(call.udf.name, request.id, outputs);
+  const { headers, chunks } = inferResponseBody(call.model ?? call.udf.name, request.id, outputs);
   return { status: 200, headers, chunks };
 }
 
+/** Request tensors to run through a UDF: what REST's JSON and binary bodies and gRPC's ModelInfer have in common. */
+export interface TensorCall {
+  readonly udf: ServableUdf;
+  /** The model's name, for errors. */
+  readonly model: string;
+  readonly inputs: readonly RequestTensor[];
+  /** undefined: every output of the model. */
+  readonly outputs: readonly RequestedOutput[] | undefined;
+  /** Whether outputs that do not say are encoded as binary data. */
+  readonly binaryByDefault: boolean;
+  /** Fires when the client goes away or the server stops waiting. */
+  readonly signal: AbortSignal;
+  /** Most rows accepted (the server's `maxRequestRows`). */
+  readonly maxRows: number;
+}
+
+/**
+ * Runs request tensors through the UDF (one shared-batch call) and encodes the outputs asked for, in the
+ * order asked (else the model's). Throws InvalidInputError for a bad request and the UDF's errors as they come.
+ */
+export async function inferTensors(call: TensorCall): Promise<EncodedTensor[]> {
+  const wanted = requestedOutputs(call.outputs, call.udf);
+  const input = tensorsToTable(call.inputs, call.udf.inputSchema, call.maxRows);
+  const result = await call.udf.callTable(input, { signal: call.signal });
+  const names = wanted ?? result.schema.fields.map((f) => f.name);
+  return names.map((name) => {
+    const column = result.getChild(name);
+    if (!column) throw new InvalidInputError(`unknown output "${name}"; the model returned ${describe(result)}`);
+    const binary = call.outputs?.find((o) => o.name === name)?.binary ?? call.binaryByDefault;
+    return columnToTensor(name, column, binary, call.model);
+  });
+}
+
 /** Output names asked for, checked against the declared output schema (when there is one) before running. */
-function requestedOutputs(request: InferRequest, udf: ServableUdf): string[] | undefined {
-  if (!request.outputs) return undefined;
-  const names = request.outputs.map((o) => o.name);
+function requestedOutputs(outputs: readonly RequestedOutput[] | undefined, udf: ServableUdf): string[] | undefined {
+  if (!outputs) return undefined;
+  const names = outputs.map((o) => o.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new InvalidInputError(`output "${twice}" is requested twice`);
   const declared = udf.outputSchema?.fields.map((f) => f.name);

@@ -1,64 +1,74 @@
-// Prometheus metrics of one server, in a registry of its own so that several servers (or the host app) never clash.
+// Prometheus metrics of one server, labelled by model and version, in a registry of its own so that several servers (or the host app) never clash.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendStats } from '../backend/backend.js';
 import type { BatchEvent } from '../udf/udf.js';
+import type { IndexEntry } from './served-models.js';
 
-/** How an inference request was encoded: JSON tensors, JSON with binary tensor data, or an Arrow IPC stream. */
-export type InferProtocol = 'json' | 'binary' | 'arrow';
+/** How an inference request was encoded: JSON tensors, JSON with binary tensor data, an Arrow IPC stream, or gRPC. */
+export type InferProtocol = 'json' | 'binary' | 'arrow' | 'grpc';
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricsSource {
-  readonly model: string;
   /** The backend's stats, when the server knows its pool. */
   stats(): BackendStats | undefined;
-  ready(): boolean;
+  /** Every version served, with its state. */
+  versions(): readonly IndexEntry[];
 }
 
 // Model calls range from sub-millisecond arithmetic to multi-second networks.
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const ROWS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16_384, 65_536];
 
+/** Labels of a request: `version` is '' when the request never reached a version (an unknown model, say). */
+export interface RequestLabels {
+  readonly model: string;
+  readonly version: string;
+  readonly protocol: InferProtocol;
+}
+
 export class ServeMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'model' | 'protocol' | 'code'>;
-  private readonly requestSeconds: Histogram<'model' | 'protocol'>;
-  private readonly batchRows: Histogram<'model'>;
-  private readonly batchSeconds: Histogram<'model' | 'ok'>;
-  private readonly inFlight: Gauge<'model'>;
+  private readonly requests: Counter<'model' | 'version' | 'protocol' | 'code'>;
+  private readonly requestSeconds: Histogram<'model' | 'version' | 'protocol'>;
+  private readonly batchRows: Histogram<'model' | 'version'>;
+  private readonly batchSeconds: Histogram<'model' | 'version' | 'ok'>;
+  private readonly inFlight: Gauge<'model' | 'version'>;
 
-  constructor(private readonly source: MetricsSource) {
+  constructor(source: MetricsSource) {
     const registers = [this.registry];
-    const model = source.model;
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
-      name: 'pyudf_requests_total', help: 'Inference requests answered, by encoding and HTTP status', labelNames: ['model', 'protocol', 'code'], registers,
+      name: 'pyudf_requests_total', help: 'Inference requests answered, by encoding and status (the HTTP status, or the gRPC code name)', labelNames: ['model', 'version', 'protocol', 'code'], registers,
     });
     this.requestSeconds = new Histogram({
-      name: 'pyudf_request_duration_seconds', help: 'Time from an inference request arriving to its reply being written', labelNames: ['model', 'protocol'], buckets: SECONDS, registers,
+      name: 'pyudf_request_duration_seconds', help: 'Time from an inference request arriving to its reply being written', labelNames: ['model', 'version', 'protocol'], buckets: SECONDS, registers,
     });
     this.batchRows = new Histogram({
-      name: 'pyudf_batch_rows', help: 'Rows per batch a worker ran (concurrent requests share batches)', labelNames: ['model'], buckets: ROWS, registers,
+      name: 'pyudf_batch_rows', help: 'Rows per batch a worker ran (concurrent requests share batches)', labelNames: ['model', 'version'], buckets: ROWS, registers,
     });
     this.batchSeconds = new Histogram({
-      name: 'pyudf_batch_duration_seconds', help: 'Time a worker took per batch, by success', labelNames: ['model', 'ok'], buckets: SECONDS, registers,
+      name: 'pyudf_batch_duration_seconds', help: 'Time a worker took per batch, by success', labelNames: ['model', 'version', 'ok'], buckets: SECONDS, registers,
     });
-    this.inFlight = new Gauge({ name: 'pyudf_requests_in_flight', help: 'Inference requests being served', labelNames: ['model'], registers });
+    this.inFlight = new Gauge({ name: 'pyudf_requests_in_flight', help: 'Inference requests being served', labelNames: ['model', 'version'], registers });
     new Gauge({
-      name: 'pyudf_queue_depth', help: 'Batches waiting for a free worker', labelNames: ['model'], registers,
-      collect() { const stats = source.stats(); if (stats) this.set({ model }, stats.queued); },
+      name: 'pyudf_queue_depth', help: 'Batches waiting for a free worker (every model of the pool)', registers,
+      collect() { const stats = source.stats(); if (stats) this.set(stats.queued); },
     });
     new Gauge({
-      name: 'pyudf_workers_ready', help: 'Workers started and serving', labelNames: ['model'], registers,
-      collect() { const stats = source.stats(); if (stats) this.set({ model }, stats.readyWorkers); },
+      name: 'pyudf_workers_ready', help: 'Workers started and serving', registers,
+      collect() { const stats = source.stats(); if (stats) this.set(stats.readyWorkers); },
     });
     new Counter({
-      name: 'pyudf_worker_restarts_total', help: 'Workers started to replace ones that died', labelNames: ['model'], registers,
+      name: 'pyudf_worker_restarts_total', help: 'Workers started to replace ones that died', registers,
       // The pool keeps the count; a counter cannot be set, so it is rebuilt from that count at each scrape.
-      collect() { const stats = source.stats(); if (stats) { this.reset(); this.inc({ model }, stats.restarts); } },
+      collect() { const stats = source.stats(); if (stats) { this.reset(); this.inc(stats.restarts); } },
     });
     new Gauge({
-      name: 'pyudf_model_ready', help: '1 while the model is loaded and a worker serves it', labelNames: ['model'], registers,
-      collect() { this.set({ model }, source.ready() ? 1 : 0); },
+      name: 'pyudf_model_ready', help: '1 while the model version is loaded and serving', labelNames: ['model', 'version'], registers,
+      collect() {
+        this.reset();
+        for (const { name, version, state } of source.versions()) if (version !== '') this.set({ model: name, version }, state === 'READY' ? 1 : 0);
+      },
     });
   }
 
@@ -72,21 +82,30 @@ export class ServeMetrics {
   }
 
   /** Marks a request started; call the returned function with its status once the reply is written. */
-  startRequest(protocol: InferProtocol): (status: number) => void {
-    const model = this.source.model;
+  startRequest(labels: RequestLabels): (status: number) => void {
     const started = process.hrtime.bigint();
-    this.inFlight.inc({ model });
+    const { model, version, protocol } = labels;
+    this.inFlight.inc({ model, version });
     return (status) => {
-      this.inFlight.dec({ model });
+      this.inFlight.dec({ model, version });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.requests.inc({ model, protocol, code: String(status) });
-      this.requestSeconds.observe({ model, protocol }, seconds);
+      this.requests.inc({ model, version, protocol, code: String(status) });
+      this.requestSeconds.observe({ model, version, protocol }, seconds);
     };
   }
 
-  recordBatch(event: BatchEvent): void {
-    const model = this.source.model;
-    this.batchRows.observe({ model }, event.rows);
-    this.batchSeconds.observe({ model, ok: String(event.ok) }, event.durationMs / 1000);
+  /** Records a request timed elsewhere (a gRPC call): `code` is its status, an HTTP number or a gRPC code name. */
+  recordRequest(labels: RequestLabels, code: string, durationMs: number): void {
+    const { model, version, protocol } = labels;
+    this.requests.inc({ model, version, protocol, code });
+    this.requestSeconds.observe({ model, version, protocol }, durationMs / 1000);
+  }
+
+  /** Records a version's batches until the returned function is called. */
+  observe(model: string, version: string, udf: { observe(listener: (event: BatchEvent) => void): () => void }): () => void {
+    return udf.observe((event) => {
+      this.batchRows.observe({ model, version }, event.rows);
+      this.batchSeconds.observe({ model, version, ok: String(event.ok) }, event.durationMs / 1000);
+    });
   }
 }

@@ -1,6 +1,5 @@
 // createServer() options, their documented defaults, and validation at the boundary.
 import path from 'node:path';
-import type { Schema, Table } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
 import type { PoolOptions } from '../pool/options.js';
@@ -8,21 +7,13 @@ import { MAX_ARRAY_LENGTH } from '../protocol/arrow-validate.js';
 import type { BackendStats } from '../backend/backend.js';
 import type { Pool } from '../pool/pool.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
-import type { RegisterOptions } from '../udf/register-options.js';
-import type { BatchEvent } from '../udf/udf.js';
+import { type RegisterOptions, savedModelName } from '../udf/register-options.js';
+import type { RepositoryOptions } from './repository/model-repository.js';
+import { parseVersionPolicy } from './repository/version-policy.js';
 
-/** What the server needs of a registered UDF; `Udf` has it all. */
-export interface ServableUdf {
-  readonly name: string;
-  readonly inputSchema?: Schema | undefined;
-  readonly outputSchema?: Schema | undefined;
-  /** True while at least one worker has the UDF initialised. */
-  readonly ready: boolean;
-  /** Runs a table through the UDF, sharing batches with concurrent calls. */
-  callTable(table: Table, options?: { signal?: AbortSignal }): Promise<Table>;
-  observe(listener: (event: BatchEvent) => void): () => void;
-  close(): Promise<void>;
-}
+import type { ServableUdf } from './servable-udf.js';
+
+export type { ServableUdf };
 
 /** The server logs through pyudf's one logger interface, with `source: 'server'`; `requestId` ties an error to its reply. */
 export type ServeLogger = Logger;
@@ -31,10 +22,17 @@ export type { LogLevel as ServeLogLevel } from '../log/logger.js';
 export const defaultServeLogger: ServeLogger = defaultLogger;
 
 export interface ServeOptions {
-  /** The model, as `pool.register()` takes it (module or code, conf, input/output schemas…). Give this or `udf`. */
+  /** The model, as `pool.register()` takes it (module, code or a saved model, conf, schemas…). Give this, `udf` or `repository`. */
   readonly model?: RegisterOptions;
   /** A UDF already registered, to serve instead of `model`; the server does not close it. */
   readonly udf?: ServableUdf;
+  /**
+   * A model repository to serve every model of: `<dir>/<model>/<version>/` holding a model.py or a saved
+   * model, with an optional `<dir>/<model>/config.json`. A path, or options (version policy, polling).
+   */
+  readonly repository?: string | RepositoryOptions;
+  /** Also answer the KServe v2 gRPC inference service on this port (0 picks a free one; see `server.grpcPort`). Default: no gRPC. */
+  readonly grpcPort?: number;
   /** The pool to register `model` on; close() leaves it open. Default: a new pool from `poolOptions`, closed by close(). */
   readonly pool?: Pool<BackendStats>;
   /** Options of the pool the server creates when `pool` is not given. Default: createPool()'s defaults. */
@@ -86,10 +84,12 @@ export interface RequestEvent {
 export interface ResolvedServeOptions {
   readonly model: RegisterOptions | undefined;
   readonly udf: ServableUdf | undefined;
+  readonly repository: RepositoryOptions | undefined;
+  readonly grpcPort: number | undefined;
   readonly pool: Pool<BackendStats> | undefined;
   readonly poolOptions: PoolOptions;
-  /** The name in URLs, known before the model is loaded. */
-  readonly modelName: string;
+  /** The name in URLs of the one model (known before it is loaded); undefined for a repository. */
+  readonly modelName: string | undefined;
   readonly port: number;
   readonly host: string;
   readonly maxBodyBytes: number;
@@ -109,9 +109,13 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('createServer', 'expects an options object');
   const { model, udf } = options;
-  if ((model === undefined) === (udf === undefined)) {
-    throw new InvalidOptionError('model', 'give exactly one of "model" (what pool.register() takes) and "udf" (a registered UDF)');
+  const repository = typeof options.repository === 'string' ? { path: options.repository } : options.repository;
+  if ([model, udf, repository].filter((v) => v !== undefined).length !== 1) {
+    throw new InvalidOptionError('model', 'give exactly one of "model" (what pool.register() takes), "udf" (a registered UDF) and "repository" (a model repository directory)');
   }
+  if (repository !== undefined && (typeof repository !== 'object' || repository === null)) throw new InvalidOptionError('repository', 'must be a directory path or { path, versionPolicy, pollMs }');
+  if (repository?.versionPolicy !== undefined) parseVersionPolicy(repository.versionPolicy, 'repository.versionPolicy');
+  if (repository?.pollMs !== undefined) nonNegativeInteger('repository.pollMs', repository.pollMs);
   if (udf && (options.pool || options.poolOptions)) {
     throw new InvalidOptionError('pool', '"pool" and "poolOptions" apply to "model"; a given "udf" already runs on its pool');
   }
@@ -119,9 +123,11 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
   const resolved: ResolvedServeOptions = {
     model,
     udf,
+    repository,
+    grpcPort: options.grpcPort,
     pool: options.pool,
     poolOptions: options.poolOptions ?? {},
-    modelName: udf?.name ?? modelName(model!),
+    modelName: repository ? undefined : udf?.name ?? modelName(model!),
     port: options.port ?? DEFAULT_PORT,
     host: options.host ?? DEFAULT_HOST,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -137,6 +143,10 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
   }
   nonNegativeInteger('port', resolved.port);
   if (resolved.port > 65_535) throw new InvalidOptionError('port', `must be at most 65535, got ${resolved.port}`);
+  if (resolved.grpcPort !== undefined) {
+    nonNegativeInteger('grpcPort', resolved.grpcPort);
+    if (resolved.grpcPort > 65_535) throw new InvalidOptionError('grpcPort', `must be at most 65535, got ${resolved.grpcPort}`);
+  }
   if (typeof resolved.host !== 'string' || resolved.host === '') throw new InvalidOptionError('host', 'must be a host name or address');
   positiveInteger('maxBodyBytes', resolved.maxBodyBytes);
   positiveInteger('maxRequestRows', resolved.maxRequestRows);
@@ -149,10 +159,12 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
   return resolved;
 }
 
-/** The model's name in URLs: its `name`, else the module's file name, as register() would pick. */
+/** The model's name in URLs: its `name`, else the module's or saved model's file name, as register() would pick. */
 function modelName(model: RegisterOptions): string {
   if (typeof model !== 'object' || model === null) throw new InvalidOptionError('model', 'must be an options object for pool.register()');
-  const name = model.name ?? (typeof model.module === 'string' ? path.basename(model.module, '.py') : undefined);
+  const fileName = typeof model.module === 'string' ? path.basename(model.module, '.py')
+    : typeof model.model === 'string' ? savedModelName(path.resolve(model.model)) : undefined;
+  const name = model.name ?? fileName;
   if (name === undefined) throw new InvalidOptionError('model.name', 'is required with inline "code": it names the model in URLs');
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) {
     throw new InvalidOptionError('model.name', `must be a non-empty URL-safe name (letters, digits, _ . -), got ${JSON.stringify(name)}`);

@@ -2,17 +2,22 @@
 import { RequestError } from './http-errors.js';
 
 export type Route =
-  | { readonly name: 'live' | 'ready' | 'server' | 'metrics' }
-  | { readonly name: 'model' | 'modelReady' | 'infer'; readonly model: string };
+  | { readonly name: 'live' | 'ready' | 'server' | 'metrics' | 'index' }
+  /** `version` undefined: the model's highest READY version. */
+  | { readonly name: 'model' | 'modelReady' | 'infer'; readonly model: string; readonly version: string | undefined }
+  | { readonly name: 'load' | 'unload'; readonly model: string };
 
 const STATIC: Readonly<Record<string, Route['name']>> = {
   '/v2/health/live': 'live',
   '/v2/health/ready': 'ready',
   '/v2': 'server',
   '/metrics': 'metrics',
+  '/v2/repository/index': 'index',
 };
 
-const MODEL_PATH = /^\/v2\/models\/([^/]+)(\/ready|\/infer)?$/;
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+const REPOSITORY_PATH = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
+const POSTS: ReadonlySet<Route['name']> = new Set(['infer', 'index', 'load', 'unload']);
 
 /** Matches a request to a route; throws RequestError 404 for an unknown path and 405 for a wrong method. */
 export function matchRoute(method: string | undefined, pathname: string): Route {
@@ -23,22 +28,26 @@ export function matchRoute(method: string | undefined, pathname: string): Route 
     route = { name: fixed } as Route;
   } else {
     const match = MODEL_PATH.exec(path);
+    const repository = REPOSITORY_PATH.exec(path);
     if (match) {
       const model = safeDecode(match[1]!);
-      route = { name: match[2] === '/infer' ? 'infer' : match[2] === '/ready' ? 'modelReady' : 'model', model };
+      const version = match[2] === undefined ? undefined : safeDecode(match[2]);
+      route = { name: match[3] === '/infer' ? 'infer' : match[3] === '/ready' ? 'modelReady' : 'model', model, version };
+    } else if (repository) {
+      route = { name: repository[2] as 'load' | 'unload', model: safeDecode(repository[1]!) };
     }
   }
   if (!route) throw new RequestError(404, `no such endpoint: ${pathname}`);
-  const allowed = route.name === 'infer' ? 'POST' : 'GET';
+  const allowed = POSTS.has(route.name) ? 'POST' : 'GET';
   if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
     throw new MethodNotAllowed(`${method ?? '?'} is not allowed on ${pathname}; use ${allowed}`, allowed);
   }
   return route;
 }
 
-/** The model a path names (`/v2/models/{name}/…`), else null (also for a name that is not valid percent-encoding). */
+/** The model a path names (`/v2/models/{name}/…`, `/v2/repository/models/{name}/…`), else null (also for a name that is not valid percent-encoding). */
 export function modelInPath(pathname: string): string | null {
-  const match = /^\/v2\/models\/([^/]+)/.exec(pathname);
+  const match = /^\/v2\/(?:repository\/)?models\/([^/]+)/.exec(pathname);
   if (!match) return null;
   try {
     return decodeURIComponent(match[1]!);

@@ -1,4 +1,4 @@
-// The HTTP server: listens, loads the model, answers Open Inference Protocol requests, and drains on close().
+// The HTTP server: listens, loads the model or repository, answers Open Inference Protocol requests, and drains on close().
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,10 @@ import { type ModelMetadata, modelMetadata, serverMetadata } from './metadata.js
 import { ServeMetrics } from './metrics.js';
 import { type RequestEvent, type ResolvedServeOptions, type ServableUdf, type ServeOptions, resolveServeOptions } from './options.js';
 import { type Reply, errorJson, jsonReply, sendReply } from './reply.js';
+import type { GrpcInferenceServer } from './grpc/grpc-server.js';
+import { ModelRepository } from './repository/model-repository.js';
 import { isServedPath, MethodNotAllowed, modelInPath, type Route, matchRoute } from './router.js';
+import { type Lease, ServedModels } from './served-models.js';
 
 export interface ServerAddress {
   readonly host: string;
@@ -31,38 +34,83 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 const CANCEL_GRACE_MS = 1_000;
 
 /**
- * Creates (does not start) a server for one model; `listen()` starts it. Nothing runs, and no
- * worker starts, until then.
+ * Creates (does not start) a server for one model or a model repository; `listen()` starts it. Nothing
+ * runs, and no worker starts, until then.
  */
 export function createServer(options: ServeOptions): ModelServer {
   return new ModelServer(resolveServeOptions(options));
 }
 
-/** Serves one UDF over the Open Inference Protocol (KServe v2 REST). Create it with `createServer()`. */
+/** The version a model given as `model` or `udf` (not from a repository) is served as. */
+const SINGLE_VERSION = '1';
+
+/**
+ * Serves one UDF, or every model of a repository, over the Open Inference Protocol (KServe v2 REST, and
+ * gRPC with `grpcPort`). Create it with `createServer()`.
+ */
 export class ModelServer implements AsyncDisposable {
-  readonly modelName: string;
+  /** The one model's name in URLs; undefined for a repository server. */
+  readonly modelName: string | undefined;
+  /** The models served, by name and version. */
+  readonly models: ServedModels;
   private readonly http: Server;
   private readonly metrics: ServeMetrics;
   private readonly inFlight = new Map<ServerResponse, AbortController>();
+  private readonly repository: ModelRepository | undefined;
+  private grpc: GrpcInferenceServer | undefined;
+  /** Stops each served version's batch metrics, by `model/version`. */
+  private readonly unobserve = new Map<string, () => void>();
   private state: State = 'new';
   private pool: Pool<BackendStats> | undefined;
+  private creatingPool: Promise<Pool<BackendStats>> | undefined;
   private udf: ServableUdf | undefined;
-  private metadata: ModelMetadata;
+  private declared: ModelMetadata | undefined;
   private address: ServerAddress | undefined;
   private listening: Promise<ServerAddress> | undefined;
   private loadingModel: Promise<void> | undefined;
   private loading: Promise<unknown> = Promise.resolve();
   private closed: Promise<void> | undefined;
-  private unobserve: (() => void) | undefined;
 
   /** @internal use createServer() */
   constructor(private readonly options: ResolvedServeOptions) {
     this.modelName = options.modelName;
     this.pool = options.pool;
-    const declared = options.udf ?? { inputSchema: options.model?.input, outputSchema: options.model?.output };
-    this.metadata = this.describe(declared.inputSchema, declared.outputSchema);
-    this.metrics = new ServeMetrics({ model: this.modelName, stats: () => this.pool?.stats(), ready: () => this.ready });
+    this.models = new ServedModels((model, udf) => this.describe(model, udf.inputSchema, udf.outputSchema));
+    if (this.modelName !== undefined) {
+      const declared = options.udf ?? { inputSchema: options.model?.input, outputSchema: options.model?.output };
+      this.declared = this.describe(this.modelName, declared.inputSchema, declared.outputSchema);
+    }
+    if (options.repository) {
+      this.repository = new ModelRepository(options.repository, {
+        pool: () => this.ensurePool(), models: this.models, logger: options.logger,
+        published: (model, version, udf) => this.observe(model, version, udf),
+        retired: (model, version) => this.stopObserving(model, version),
+      });
+    }
+    this.metrics = new ServeMetrics({ stats: () => this.pool?.stats(), versions: () => this.models.index() });
     this.http = createHttpServer((request, response) => this.handler(request, response));
+  }
+
+  /** Starts the gRPC service beside the HTTP one; grpc-js is loaded only for a server that asks for it. */
+  private async listenGrpc(port: number): Promise<void> {
+    const [{ GrpcInferenceServer }, { status: grpcStatus }] = await Promise.all([import('./grpc/grpc-server.js'), import('@grpc/grpc-js')]);
+    const { options } = this;
+    this.grpc = new GrpcInferenceServer({
+      models: this.models, port, host: options.host, ready: () => this.ready, live: () => this.state !== 'closing',
+      logger: options.logger, maxRequestRows: options.maxRequestRows, maxMessageBytes: options.maxBodyBytes,
+      exposeErrors: options.exposeErrors, drainTimeoutMs: options.drainTimeoutMs,
+      onCall: (event) => {
+        if (event.method !== 'ModelInfer' || event.model === null) return;
+        const labels = { model: event.model, version: event.version ?? '', protocol: 'grpc' as const };
+        this.metrics.recordRequest(labels, grpcStatus[event.code] ?? String(event.code), event.durationMs);
+      },
+    });
+    await this.grpc.listen();
+  }
+
+  /** The gRPC port once listening (with `grpcPort`), e.g. the one picked for 0. */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
   }
 
   /**
@@ -74,8 +122,8 @@ export class ModelServer implements AsyncDisposable {
    */
   readonly handler: RequestHandler = (request, response, next) => {
     const pathname = (request.url ?? '/').split('?')[0]!;
-    // Another model's paths are for another handler mounted beside this one.
-    const otherModel = modelInPath(pathname) !== null && modelInPath(pathname) !== this.modelName;
+    // Another model's paths are for another handler mounted beside this one (a repository serves them all).
+    const otherModel = this.modelName !== undefined && modelInPath(pathname) !== null && modelInPath(pathname) !== this.modelName;
     if (next && (otherModel || !isServedPath(pathname))) {
       next();
       return;
@@ -91,9 +139,14 @@ export class ModelServer implements AsyncDisposable {
     return this.address?.url;
   }
 
-  /** True while serving with the model initialised on at least one worker (GET /v2/health/ready). */
+  /**
+   * True while serving with every model's served version initialised on at least one worker
+   * (GET /v2/health/ready).
+   */
   get ready(): boolean {
-    return this.state === 'serving' && this.udf?.ready === true;
+    if (this.state !== 'serving') return false;
+    if (this.modelName !== undefined) return this.udf?.ready === true;
+    return this.models.names().every((name) => this.models.versions(name).every((v) => v.state !== 'READY' || this.models.ready(name, v.version)));
   }
 
   /**
@@ -165,45 +218,75 @@ export class ModelServer implements AsyncDisposable {
     const bound = (this.http.address() as AddressInfo).port;
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     this.address = { host, port: bound, url: `http://${urlHost}:${bound}` };
+    if (this.options.grpcPort !== undefined) await this.listenGrpc(this.options.grpcPort);
     await this.load();
-    this.options.logger(`serving model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`, { level: 'info', source: 'server' });
+    const where = this.modelName !== undefined ? `model "${this.modelName}" at ${this.address.url}/v2/models/${this.modelName}`
+      : `${this.models.names().length} models of ${this.repository!.root} at ${this.address.url}/v2/models/{name}`;
+    this.options.logger(`serving ${where}`, { level: 'info', source: 'server' });
     return this.address;
   }
 
   private async loadModel(): Promise<void> {
+    if (this.repository) {
+      this.models.names();
+      await this.repository.loadAll();
+      if (this.state === 'closing') throw new ServerClosedError('the server was closed while the repository was loading');
+      this.repository.watch();
+      this.state = 'serving';
+      return;
+    }
     const udf = this.options.udf ?? await this.register();
     if (this.state === 'closing') {
       if (!this.options.udf) await udf.close();
       throw new ServerClosedError('the server was closed while the model was loading');
     }
     this.udf = udf;
-    this.metadata = this.describe(udf.inputSchema, udf.outputSchema);
-    this.unobserve = udf.observe((event) => this.metrics.recordBatch(event));
+    this.models.publish(this.modelName!, SINGLE_VERSION, udf);
+    this.observe(this.modelName!, SINGLE_VERSION, udf);
     this.state = 'serving';
   }
 
-  private async register(): Promise<ServableUdf> {
-    this.pool ??= await createPool(this.options.poolOptions);
-    return this.pool.register({ ...this.options.model, name: this.modelName });
+  private ensurePool(): Promise<Pool<BackendStats>> {
+    if (this.pool) return Promise.resolve(this.pool);
+    this.creatingPool ??= createPool(this.options.poolOptions).then((pool) => (this.pool = pool));
+    return this.creatingPool;
   }
 
-  private describe(input: ServableUdf['inputSchema'], output: ServableUdf['outputSchema']): ModelMetadata {
-    const { metadata, skipped } = modelMetadata(this.modelName, input, output);
-    for (const field of skipped) this.options.logger(`model metadata leaves out ${field}`, { level: 'warn', source: 'server' });
+  private async register(): Promise<ServableUdf> {
+    const pool = await this.ensurePool();
+    return pool.register({ ...this.options.model, name: this.modelName! });
+  }
+
+  private observe(model: string, version: string, udf: ServableUdf): void {
+    this.unobserve.set(`${model}/${version}`, this.metrics.observe(model, version, udf));
+  }
+
+  private stopObserving(model: string, version: string): void {
+    this.unobserve.get(`${model}/${version}`)?.();
+    this.unobserve.delete(`${model}/${version}`);
+  }
+
+  private describe(model: string, input: ServableUdf['inputSchema'], output: ServableUdf['outputSchema']): ModelMetadata {
+    const { metadata, skipped } = modelMetadata(model, input, output);
+    for (const field of skipped) this.options.logger(`model "${model}" metadata leaves out ${field}`, { level: 'warn', source: 'server' });
     return metadata;
   }
 
   private async shutdown(): Promise<void> {
     this.state = 'closing';
-    this.unobserve?.();
     const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
+    const grpcClosed = this.grpc?.close();
     await this.drain();
+    await grpcClosed;
     this.http.closeAllConnections();
     if (this.address) await httpClosed;
     await this.loading;
+    await this.repository?.close();
+    for (const stop of this.unobserve.values()) stop();
     // What the server created it closes; a UDF or pool given to it stays open for its owner.
     if (this.udf && !this.options.udf) await this.udf.close();
+    await this.creatingPool?.catch(() => undefined);
     if (this.pool && !this.options.pool) await this.pool.close();
     if (this.address) this.options.logger('stopped', { level: 'info', source: 'server' });
   }
@@ -264,40 +347,80 @@ export class ModelServer implements AsyncDisposable {
 
   private async route(request: IncomingMessage, route: Route, signal: AbortSignal, requestId: string): Promise<Reply> {
     if (this.state === 'closing') return errorJson(503, 'the server is shutting down');
-    if ('model' in route && route.model !== this.modelName) {
-      return errorJson(404, `no model named "${route.model}"; this server serves "${this.modelName}"`);
-    }
     switch (route.name) {
       case 'live': return jsonReply(200, { live: true });
-      case 'ready':
-      case 'modelReady': return jsonReply(this.ready ? 200 : 503, { ready: this.ready });
+      case 'ready': return jsonReply(this.ready ? 200 : 503, { ready: this.ready });
       case 'server': return jsonReply(200, serverMetadata());
-      case 'model': return jsonReply(200, this.metadata);
       case 'metrics': return { status: 200, headers: { 'content-type': this.metrics.contentType }, chunks: [Buffer.from(await this.metrics.scrape())] };
-      case 'infer': return this.infer(request, signal, requestId);
+      case 'modelReady': {
+        // An unknown model or version is a 404, as for its metadata.
+        this.modelDocument(route.model, route.version);
+        const ready = this.state === 'serving' && this.models.ready(route.model, route.version);
+        return jsonReply(ready ? 200 : 503, { name: route.model, ...(route.version === undefined ? {} : { version: route.version }), ready });
+      }
+      case 'model': return jsonReply(200, this.modelDocument(route.model, route.version));
+      case 'infer': return this.infer(request, route.model, route.version, signal, requestId);
+      case 'index': return jsonReply(200, this.requireRepository().index());
+      case 'load':
+        await this.requireRepository().load(route.model);
+        return jsonReply(200, {});
+      case 'unload':
+        await this.requireRepository().unload(route.model);
+        return jsonReply(200, {});
     }
   }
 
-  private async infer(request: IncomingMessage, signal: AbortSignal, requestId: string): Promise<Reply> {
+  /** Model metadata; before the one model of a single-model server is loaded, what its declared schemas say. */
+  private modelDocument(model: string, version: string | undefined): ModelMetadata {
+    if (!this.models.has(model) && model === this.modelName && this.declared && (version === undefined || version === SINGLE_VERSION)) {
+      return { ...this.declared, versions: [] } as ModelMetadata;
+    }
+    return this.models.metadata(model, version);
+  }
+
+  private requireRepository(): ModelRepository {
+    if (!this.repository) throw new RequestError(400, 'this server serves one model, not a model repository: the repository endpoints need createServer({ repository }) or pyudf serve --repository');
+    return this.repository;
+  }
+
+  private async infer(request: IncomingMessage, model: string, version: string | undefined, signal: AbortSignal, requestId: string): Promise<Reply> {
     const contentType = request.headers['content-type'];
     const headerLength = request.headers[HEADER_LENGTH] as string | undefined;
-    const done = this.metrics.startRequest(inferProtocol(contentType, headerLength));
+    const protocol = inferProtocol(contentType, headerLength);
+    let lease: Lease;
+    try {
+      lease = this.acquire(model, version);
+    } catch (error) {
+      const reply = this.failure(error, requestId, signal, model);
+      this.metrics.startRequest({ model, version: version ?? '', protocol })(reply.status);
+      return reply;
+    }
+    const done = this.metrics.startRequest({ model, version: lease.version, protocol });
     let reply: Reply;
     try {
-      if (!this.udf) throw new RequestError(503, `model "${this.modelName}" is still loading`);
       const body = await readBody(request, this.options.maxBodyBytes);
-      reply = await infer({ udf: this.udf, body, contentType, headerLength, signal, maxRows: this.options.maxRequestRows });
+      reply = await infer({ udf: lease.udf, model, body, contentType, headerLength, signal, maxRows: this.options.maxRequestRows });
     } catch (error) {
-      reply = this.failure(error, requestId, signal);
+      reply = this.failure(error, requestId, signal, model);
+    } finally {
+      lease.release();
     }
     done(reply.status);
     return reply;
   }
 
-  private failure(error: unknown, requestId: string, signal: AbortSignal): Reply {
+  /** A lease on the version to run a request on; 503 while the one model of a single-model server loads. */
+  private acquire(model: string, version: string | undefined): Lease {
+    if (this.modelName !== undefined && model === this.modelName && !this.models.has(model)) {
+      throw new RequestError(503, `model "${model}" is still loading`);
+    }
+    return this.models.acquire(model, version);
+  }
+
+  private failure(error: unknown, requestId: string, signal: AbortSignal, model = this.modelName ?? ''): Reply {
     // A call cancelled by the drain deadline is the server's doing: say so, as for any request refused while stopping.
     const cause = signal.aborted && signal.reason instanceof ServerClosedError ? signal.reason : error;
-    const { status, message, log } = errorReply(cause, this.modelName, requestId, this.options.exposeErrors);
+    const { status, message, log } = errorReply(cause, model, requestId, this.options.exposeErrors);
     if (log) this.options.logger(describeError(error), { level: 'error', source: 'server', requestId });
     const reply = errorJson(status, message);
     if (error instanceof MethodNotAllowed) return { ...reply, headers: { ...reply.headers, allow: error.allow } };

@@ -13,6 +13,8 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
 /** The saved-model formats the built-in loaders read (`pyudf.builtins`). */
 export type ModelFormat = 'keras' | 'savedmodel' | 'sklearn' | 'xgboost' | 'onnx' | 'torchscript';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['keras', 'savedmodel', 'sklearn', 'xgboost', 'onnx', 'torchscript'];
+/** File extensions the built-in loaders recognise (python/pyudf/builtins/model_formats.py); a directory holding saved_model.pb is a SavedModel. */
+export const SAVED_MODEL_EXTENSIONS: readonly string[] = ['.keras', '.h5', '.hdf5', '.joblib', '.pkl', '.pickle', '.ubj', '.onnx', '.pt', '.pth', '.torchscript'];
 
 export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> {
   /** Path of the Python file holding the hooks, relative to the current directory. Give this, `code` or `model`. */

@@ -114,7 +114,9 @@ describe('a module that is not a .py file is a usage error (exit 2) saying what 
     ])(`${command} %s`, async (name, kind) => {
       const result = await runCli([command, file(name), ...rest], { cwd: dir });
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain(`${file(name)} ${kind}; pyudf loads a UDF from a Python source file (.py)`);
+      // serve takes saved models too, and says so.
+      const accepted = command === 'serve' ? 'pyudf serves a Python source file (.py) or a saved model (.keras' : 'pyudf loads a UDF from a Python source file (.py)';
+      expect(result.stderr).toContain(`${file(name)} ${kind === 'is a directory' && command === 'serve' ? 'is a directory without saved_model.pb' : kind}; ${accepted}`);
     });
   }
 });

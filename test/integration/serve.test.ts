@@ -81,7 +81,7 @@ describe('serve: Open Inference Protocol', () => {
     const report = JSON.parse(run.stdout) as Record<string, any>;
     expect(report.server).toMatchObject({ name: 'pyudf', extensions: ['binary_tensor_data'] });
     expect(report.model).toEqual({
-      name: 'serve_model', platform: 'pyudf',
+      name: 'serve_model', versions: ['1'], platform: 'pyudf',
       inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }, { name: 'tag', datatype: 'BYTES', shape: [-1] }],
       outputs: [
         { name: 'y', datatype: 'FP32', shape: [-1] }, { name: 'label', datatype: 'BYTES', shape: [-1] },
@@ -216,8 +216,8 @@ describe('serve: Open Inference Protocol', () => {
       expect(reply.outputs.find((o) => o.name === 'label')!.data).toEqual([`t${i}:${3 - i >= 0 ? 'pos' : 'neg'}`]);
     });
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const batches = Number(/^pyudf_batch_rows_count\{model="serve_model"\} (\d+)$/m.exec(metrics)![1]);
-    const batchedRows = Number(/^pyudf_batch_rows_sum\{model="serve_model"\} (\d+)$/m.exec(metrics)![1]);
+    const batches = Number(/^pyudf_batch_rows_count\{model="serve_model",version="1"\} (\d+)$/m.exec(metrics)![1]);
+    const batchedRows = Number(/^pyudf_batch_rows_sum\{model="serve_model",version="1"\} (\d+)$/m.exec(metrics)![1]);
     expect(batchedRows).toBe(200);
     expect(batches).toBeLessThan(200);
   });
@@ -238,17 +238,17 @@ describe('serve: Open Inference Protocol', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
     const text = await response.text();
     const line = (pattern: string): string | undefined => text.split('\n').find((l) => l.startsWith(pattern));
-    expect(line('pyudf_requests_total{model="serve_model",protocol="json",code="200"}')).toMatch(/ 1$/);
-    expect(line('pyudf_requests_total{model="serve_model",protocol="json",code="500"}')).toMatch(/ 1$/);
-    expect(line('pyudf_requests_total{model="serve_model",protocol="json",code="400"}')).toMatch(/ 1$/);
-    expect(line('pyudf_request_duration_seconds_count{model="serve_model",protocol="json"}')).toMatch(/ 3$/);
-    expect(line('pyudf_batch_rows_sum{model="serve_model"}')).toMatch(/ 3$/);
-    expect(line('pyudf_batch_duration_seconds_count{model="serve_model",ok="false"}')).toMatch(/ [1-9]\d*$/);
-    expect(line('pyudf_queue_depth{model="serve_model"}')).toMatch(/ 0$/);
-    expect(line('pyudf_workers_ready{model="serve_model"}')).toMatch(/ 2$/);
-    expect(line('pyudf_worker_restarts_total{model="serve_model"}')).toMatch(/ 0$/);
-    expect(line('pyudf_model_ready{model="serve_model"}')).toMatch(/ 1$/);
-    expect(line('pyudf_requests_in_flight{model="serve_model"}')).toMatch(/ 0$/);
+    expect(line('pyudf_requests_total{model="serve_model",version="1",protocol="json",code="200"}')).toMatch(/ 1$/);
+    expect(line('pyudf_requests_total{model="serve_model",version="1",protocol="json",code="500"}')).toMatch(/ 1$/);
+    expect(line('pyudf_requests_total{model="serve_model",version="1",protocol="json",code="400"}')).toMatch(/ 1$/);
+    expect(line('pyudf_request_duration_seconds_count{model="serve_model",version="1",protocol="json"}')).toMatch(/ 3$/);
+    expect(line('pyudf_batch_rows_sum{model="serve_model",version="1"}')).toMatch(/ 3$/);
+    expect(line('pyudf_batch_duration_seconds_count{model="serve_model",version="1",ok="false"}')).toMatch(/ [1-9]\d*$/);
+    expect(line('pyudf_queue_depth ')).toMatch(/ 0$/);
+    expect(line('pyudf_workers_ready ')).toMatch(/ 2$/);
+    expect(line('pyudf_worker_restarts_total ')).toMatch(/ 0$/);
+    expect(line('pyudf_model_ready{model="serve_model",version="1"}')).toMatch(/ 1$/);
+    expect(line('pyudf_requests_in_flight{model="serve_model",version="1"}')).toMatch(/ 0$/);
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
   });
 
