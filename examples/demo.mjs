@@ -1,6 +1,7 @@
 // npm run demo: a Keras digits classifier, trained in Python, used from Node three ways:
-// a batch job over a file (the pyudf CLI), a stream, and a web API, all on one pool of 2 workers.
-import { readFileSync, writeFileSync } from 'node:fs';
+// a batch job over a file (the pyudf CLI), a stream, and a web API, all on one pool of 2 workers;
+// then a model repository server that swaps in a new version under load.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,3 +87,46 @@ await execa('node', [path.join(root, 'dist', 'cli', 'main.js'), 'apply', modelFi
 const fromFile = tableFromIPC(readFileSync(predictionsFile)).getChild('label').toArray();
 const fileCorrect = [...truth.keys()].filter((i) => fromFile[i] === truth[i]).length;
 console.log(`   ${fromFile.length} predictions in ${predictionsFile}, ${fileCorrect} correct (same as apply: ${fileCorrect === correct})`);
+
+// 5. A model repository: saved models with no Python file, versioned, over REST and gRPC; a new
+// version is loaded while 8 clients keep calling, and not one request fails.
+const models = path.join(workDir, 'models');
+const repo = path.join(workDir, 'repo');
+await execa(python, [path.join(root, 'examples', 'saved-models', 'train.py'), models], { stdio: 'inherit' });
+rmSync(repo, { recursive: true, force: true });
+await execa('bash', [path.join(root, 'examples', 'repository', 'make-repo.sh'), models, repo]);
+const server = createServer({ repository: repo, port: 0, grpcPort: 0, poolOptions: { workers: 2, python }, logger: () => {} });
+const { url } = await server.listen();
+try {
+  const post = async (route, body) => (await fetch(`${url}${route}`, { method: 'POST', body: body && JSON.stringify(body) })).json();
+  const index = async () => (await post('/v2/repository/index')).map((m) => `${m.name}/${m.version} ${m.state}`).join(', ');
+  const pixels = Array.from(input.getChild('pixels').get(7).toArray());
+  const inputs = [{ name: 'pixels', datatype: 'FP32', shape: [1, 64], data: pixels }];
+  const argmax = (values) => values.indexOf(Math.max(...values));
+  console.log(`\n5. a model repository: pyudf serve --repository ${repo} (REST at ${url}, gRPC on port ${server.grpcPort})`);
+  console.log(`   ${await index()}`);
+  for (const model of ['digits', 'digits-sklearn']) {
+    const { outputs } = await post(`/v2/models/${model}/infer`, { inputs });
+    console.log(`   POST /v2/models/${model}/infer with digit 7 -> ${outputs[0].name} argmax ${argmax(outputs[0].data)}`);
+  }
+  let calling = true;
+  const answers = { ok: 0, failed: 0, versions: new Set() };
+  const clients = Array.from({ length: 8 }, async () => {
+    while (calling) {
+      const response = await fetch(`${url}/v2/models/digits/infer`, { method: 'POST', body: JSON.stringify({ inputs }) });
+      const reply = await response.json();
+      if (response.ok) { answers.ok++; answers.versions.add(reply.model_version); } else answers.failed++;
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  mkdirSync(path.join(repo, 'digits', '2'));
+  cpSync(path.join(models, 'digits.keras'), path.join(repo, 'digits', '2', 'model.keras'));
+  await post('/v2/repository/models/digits/load');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  calling = false;
+  await Promise.all(clients);
+  console.log(`   version 2 loaded under load: ${answers.ok + answers.failed} requests by 8 clients, ${answers.failed} failed, answered by versions ${[...answers.versions].sort().join(' then ')}`);
+  console.log(`   ${await index()}`);
+} finally {
+  await server.close();
+}

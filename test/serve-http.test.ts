@@ -142,7 +142,7 @@ describe('createServer around a registered UDF', () => {
     const url = await start(new FakeUdf());
     expect(await (await fetch(`${url}/v2/models/fake`)).json()).toEqual({ name: 'fake', versions: ['1'], platform: 'pyudf', inputs: [], outputs: [] });
     expect(await (await infer(url, [1, 2.5])).json()).toEqual({
-      model_name: 'fake', outputs: [{ name: 'y', datatype: 'FP64', shape: [2], data: [2, 5] }],
+      model_name: 'fake', model_version: '1', outputs: [{ name: 'y', datatype: 'FP64', shape: [2], data: [2, 5] }],
     });
     expect(await (await fetch(`${url}/v2`)).json()).toEqual({ name: 'pyudf', version: expect.stringMatching(/^\d+\.\d+\.\d+/), extensions: ['binary_tensor_data'] });
   });

@@ -116,9 +116,10 @@ export interface InferResponseBody {
   readonly chunks: readonly Uint8Array[];
 }
 
-export function inferResponseBody(modelName: string, id: string | undefined, outputs: readonly EncodedTensor[]): InferResponseBody {
+/** `version`: the model version that answered (`model_version`), when known. */
+export function inferResponseBody(modelName: string, id: string | undefined, outputs: readonly EncodedTensor[], version?: string): InferResponseBody {
   const json = Buffer.from(JSON.stringify({
-    model_name: modelName, ...(id === undefined ? {} : { id }), outputs: outputs.map((o) => o.tensor),
+    model_name: modelName, ...(version === undefined ? {} : { model_version: version }), ...(id === undefined ? {} : { id }), outputs: outputs.map((o) => o.tensor),
   }));
   const binary = outputs.flatMap((o) => o.chunks);
   if (!outputs.some((o) => o.tensor.parameters)) {

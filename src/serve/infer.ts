@@ -16,6 +16,8 @@ export interface InferCall {
   readonly udf: ServableUdf;
   /** The model's name in URLs and replies. Default: the UDF's name. */
   readonly model?: string;
+  /** The version that runs the request, for the reply's `model_version`. */
+  readonly version?: string;
   readonly body: Buffer;
   readonly contentType: string | undefined;
   readonly headerLength: string | undefined;
@@ -41,7 +43,7 @@ export async function infer(call: InferCall): Promise<Reply> {
     udf: call.udf, model: call.model ?? call.udf.name, inputs: request.inputs, outputs: request.outputs,
     binaryByDefault: request.binaryByDefault, signal: call.signal, maxRows: call.maxRows,
   });
-  const { headers, chunks } = inferResponseBody(call.model ?? call.udf.name, request.id, outputs);
+  const { headers, chunks } = inferResponseBody(call.model ?? call.udf.name, request.id, outputs, call.version);
   return { status: 200, headers, chunks };
 }
 

@@ -399,7 +399,7 @@ export class ModelServer implements AsyncDisposable {
     let reply: Reply;
     try {
       const body = await readBody(request, this.options.maxBodyBytes);
-      reply = await infer({ udf: lease.udf, model, body, contentType, headerLength, signal, maxRows: this.options.maxRequestRows });
+      reply = await infer({ udf: lease.udf, model, version: lease.version, body, contentType, headerLength, signal, maxRows: this.options.maxRequestRows });
     } catch (error) {
       reply = this.failure(error, requestId, signal, model);
     } finally {

@@ -1,11 +1,10 @@
 // createServer({ repository, grpcPort }) and `pyudf serve --repository --grpc-port`: the gRPC service of a real server, driven by tritonclient.grpc.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/index.js';
-import { fixture, PYTHON, ROOT } from '../helpers.js';
+import { fixture, PYTHON, ROOT, tempDir } from '../helpers.js';
 
 const CLIENT = fixture('grpc/triton_client.py');
 const x = [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }];
@@ -22,15 +21,13 @@ const CONFIGS: Record<string, object> = {
 let repository: string;
 
 beforeAll(() => {
-  repository = mkdtempSync(path.join(os.tmpdir(), 'pyudf-grpc-repo-'));
+  repository = tempDir('grpc-repo-');
   for (const [name, config] of Object.entries(CONFIGS)) {
     mkdirSync(path.join(repository, name, '1'), { recursive: true });
     copyFileSync(fixture('grpc/models.py'), path.join(repository, name, '1', 'model.py'));
     writeFileSync(path.join(repository, name, 'config.json'), JSON.stringify(config));
   }
 });
-
-afterAll(() => rmSync(repository, { recursive: true, force: true }));
 
 describe('the gRPC service of createServer()', () => {
   it('serves every model of a repository to tritonclient.grpc: exact FP32, INT64 and BYTES, errors as status codes', async () => {
