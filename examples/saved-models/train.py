@@ -45,7 +45,8 @@ def main(out: str) -> None:
         joblib.dump(LogisticRegression(max_iter=2000).fit(x, y), f"{sklearn_path}.tmp")
         os.replace(f"{sklearn_path}.tmp", sklearn_path)
     table = pa.table({"pixels": tensors.from_numpy(x), "label": pa.array(y)})
-    with pa.OSFile(os.path.join(out, "digits.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    arrow_path = os.path.join(out, "digits.arrow")
+    with pa.OSFile(arrow_path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
 
 
