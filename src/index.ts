@@ -11,7 +11,7 @@ export type { ApplyOptions, BatchEvent, CallOptions } from './udf/udf.js';
 export {
   DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_DELAY_MS,
 } from './udf/register-options.js';
-export type { JsonValue, RegisterOptions } from './udf/register-options.js';
+export type { JsonValue, ModelFormat, RegisterOptions } from './udf/register-options.js';
 export { DEFAULT_MAX_IN_FLIGHT } from './udf/stream.js';
 export type { StreamItem, StreamOptions, StreamSource } from './udf/stream.js';
 export type { PlainValue, Row, RowOf } from './udf/rows.js';
@@ -30,5 +30,6 @@ export type {
 } from './errors.js';
 export { ARROW_STREAM, createServer, installSignalHandlers, ModelServer } from './serve/index.js';
 export type {
-  ModelMetadata, OipDatatype, RequestEvent, RequestHandler, ServableUdf, ServeLogger, ServeLogLevel, ServeOptions, ServerAddress, SignalHandlerOptions, TensorMetadata,
+  IndexEntry, ModelMetadata, OipDatatype, RepositoryOptions, RequestEvent, RequestHandler, ServableUdf, ServedModels, ServedVersion, ServeLogger,
+  ServeLogLevel, ServeOptions, ServerAddress, SignalHandlerOptions, TensorMetadata, VersionPolicy, VersionState,
 } from './serve/index.js';

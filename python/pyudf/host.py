@@ -70,12 +70,13 @@ class UdfHost:
         self.unregister(udf_id)
         phase: Phase = "load"
         module: loader.LoadedModule | None = None
-        others = {n: helper for entry in self._udfs.values() for n, helper in entry.module.helpers.items()}
+        others = self._others(udf_id)
         try:
             module = loader.load_module(spec, udf_id, others)
             init, apply = loader.resolve_hooks(module.module, spec)
             phase = "init"
-            state = init(spec.conf) if init is not None else None
+            with loader.own_imports(module, others):
+                state = init(spec.conf) if init is not None else None
         except Exception as exc:
             if module is not None:
                 loader.forget_module(module)
@@ -95,10 +96,16 @@ class UdfHost:
         try:
             if not entry.spec.keep_dictionaries:
                 batch = conform.decode_dictionaries(batch)
-            schema, batches = convert.normalise(entry.apply(entry.state, batch))
+            with loader.own_imports(entry.module, self._others(udf_id)):
+                result = entry.apply(entry.state, batch)
+            schema, batches = convert.normalise(result)
             return (schema, batches) if declared is None else conform.conform(declared, schema, batches)
         except Exception as exc:
             raise UdfError("apply", exc) from exc
+
+    def _others(self, udf_id: int) -> list[loader.LoadedModule]:
+        """The other UDFs' modules, whose helpers stay out of sys.modules while this one runs."""
+        return [e.module for other, e in self._udfs.items() if other != udf_id and e.module.helpers]
 
     def unregister(self, udf_id: int) -> bool:
         """Drop the UDF's state and module; False if udf_id was not registered (not an error)."""

@@ -9,8 +9,9 @@ import os
 import re
 import sys
 import types
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Generator, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pyarrow as pa
@@ -115,17 +116,49 @@ class LoadedModule:
     """A UDF's module and the helper modules it imported from its own directory (its siblings)."""
 
     module: types.ModuleType
-    helpers: dict[str, types.ModuleType]
+    # Where its sibling modules live; None for inline code and for UDFs shipped inside pyudf.
+    directory: str | None = None
+    helpers: dict[str, types.ModuleType] = field(default_factory=lambda: {})
 
 
-def load_module(
-    spec: UdfSpec, udf_id: int, others: Mapping[str, types.ModuleType] | None = None
-) -> LoadedModule:
+@contextmanager
+def own_imports(loaded: LoadedModule, others: Iterable[LoadedModule] = ()) -> Generator[None, None, None]:
+    """Run a UDF's code (its module body, init, apply) with its own helper modules importable.
+
+    Its directory goes first on sys.path, its helpers into sys.modules and other UDFs' helpers out of
+    it, so that `import helpers` in version 2 of a model, at load time or inside apply, never gets
+    version 1's from sys.modules. Helpers it imports meanwhile are recorded as its own.
+    """
+    directory = loaded.directory
+    if directory is None:
+        yield
+        return
+    if not sys.path or sys.path[0] != directory:
+        if directory in sys.path:
+            sys.path.remove(directory)
+        sys.path.insert(0, directory)
+    for other in others:
+        for name, helper in other.helpers.items():
+            if sys.modules.get(name) is helper:
+                del sys.modules[name]
+    sys.modules.update(loaded.helpers)
+    count = len(sys.modules)
+    try:
+        yield
+    finally:
+        # sys.modules is a dict: what was imported meanwhile comes last (checked only when it grew).
+        if len(sys.modules) > count:
+            for name in list(sys.modules)[count:]:
+                module = sys.modules[name]
+                if module is not loaded.module and _inside(module, directory):
+                    loaded.helpers[name] = module
+
+
+def load_module(spec: UdfSpec, udf_id: int, others: Iterable[LoadedModule] = ()) -> LoadedModule:
     """Execute the UDF's source as a fresh module; exceptions here are phase "load".
 
-    `others` are the helper modules other loaded UDFs imported from their directories: they are hidden
-    while this module runs, so that `import helpers` in version 2 of a model never gets version 1's
-    `helpers` from sys.modules.
+    `others` are the other loaded UDFs: their helper modules are out of sys.modules while this one
+    runs (own_imports).
     """
     name = module_name(spec, udf_id)
     if spec.module is not None:
@@ -133,14 +166,9 @@ def load_module(
             raise FileNotFoundError(f"UDF module not found: {spec.module}")
         directory = os.path.dirname(spec.module)
         # A UDF shipped with pyudf (pyudf/builtins/udf.py, for saved models) imports pyudf as a package:
-        # its directory is not a user's directory of helpers.
+        # its directory is not a user's directory of helpers. Any other imports its siblings (helpers,
+        # a local package) as a script would.
         shipped = directory.startswith(os.path.join(_PACKAGE_DIR, ""))
-        if not shipped:
-            # Lets the module import its siblings (helpers, a local package) like a script would; first
-            # on the path, so a sibling of another UDF's directory never shadows its own.
-            if directory in sys.path:
-                sys.path.remove(directory)
-            sys.path.insert(0, directory)
         # A directory listed before its files were written (a new model version) is read again.
         importlib.invalidate_caches()
         import_spec = importlib.util.spec_from_file_location(name, spec.module)
@@ -148,19 +176,10 @@ def load_module(
             raise ImportError(f"cannot load {spec.module} as a Python module (is it a .py file?)")
         module = importlib.util.module_from_spec(import_spec)
         exec_module = import_spec.loader.exec_module
-        hidden = {} if shipped else {n: m for n, m in (others or {}).items() if sys.modules.get(n) is m}
-        for helper_name in hidden:
-            del sys.modules[helper_name]
-        before = set(sys.modules)
-        try:
+        loaded = LoadedModule(module, None if shipped else directory)
+        with own_imports(loaded, others):
             _run_registered(module, lambda: exec_module(module))
-        finally:
-            added: set[str] = set() if shipped else set(sys.modules) - before - {name}
-            helpers = {n: sys.modules[n] for n in added if _inside(sys.modules[n], directory)}
-            # Other UDFs' helpers go back, unless this one imported a module of the same name.
-            for helper_name, helper in hidden.items():
-                sys.modules.setdefault(helper_name, helper)
-        return LoadedModule(module, helpers)
+        return loaded
 
     assert spec.code is not None
     filename = spec.source_name
@@ -171,7 +190,7 @@ def load_module(
     module = types.ModuleType(name)
     module.__file__ = filename
     _run_registered(module, lambda: exec(code, module.__dict__))
-    return LoadedModule(module, {})
+    return LoadedModule(module)
 
 
 def _inside(module: types.ModuleType | None, directory: str) -> bool:
@@ -224,7 +243,7 @@ def forget_module(loaded: LoadedModule | types.ModuleType) -> None:
     """Drop a UDF module and its helpers from sys.modules so its globals (a model, say) can be garbage
     collected and a later version of the model imports its own helpers afresh."""
     if isinstance(loaded, types.ModuleType):
-        loaded = LoadedModule(loaded, {})
+        loaded = LoadedModule(loaded)
     for module in (loaded.module, *loaded.helpers.values()):
         if sys.modules.get(module.__name__) is module:
             del sys.modules[module.__name__]

@@ -7,3 +7,6 @@ export type { RequestEvent, ServableUdf, ServeLogLevel, ServeLogger, ServeOption
 export type { ModelMetadata, TensorMetadata } from './metadata.js';
 export type { OipDatatype } from './datatypes.js';
 export { ARROW_STREAM } from './infer.js';
+export type { RepositoryOptions } from './repository/model-repository.js';
+export type { VersionPolicy } from './repository/version-policy.js';
+export type { ServedModels, ServedVersion, VersionState, IndexEntry } from './served-models.js';

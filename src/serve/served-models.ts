@@ -43,6 +43,8 @@ interface Entry {
   reason: string;
   metadata: ModelMetadata | undefined;
   leases: number;
+  /** Settles once the last lease is released, for every retire() waiting (they may overlap). */
+  draining: Promise<void> | undefined;
   drained: (() => void) | undefined;
 }
 
@@ -127,7 +129,7 @@ export class ServedModels {
     const entry = this.entry(model, version);
     if (!entry) return undefined;
     entry.state = 'UNLOADING';
-    if (entry.leases > 0) await new Promise<void>((resolve) => { entry.drained = resolve; });
+    if (entry.leases > 0) await (entry.draining ??= new Promise<void>((resolve) => { entry.drained = resolve; }));
     return entry.udf;
   }
 
@@ -187,7 +189,7 @@ export class ServedModels {
   }
 
   private add(model: string, version: string): Entry {
-    const entry: Entry = { model, version, udf: undefined, state: 'LOADING', reason: '', metadata: undefined, leases: 0, drained: undefined };
+    const entry: Entry = { model, version, udf: undefined, state: 'LOADING', reason: '', metadata: undefined, leases: 0, draining: undefined, drained: undefined };
     let versions = this.models.get(model);
     if (!versions) this.models.set(model, versions = new Map());
     versions.set(version, entry);

@@ -30,6 +30,8 @@ type State = 'new' | 'loading' | 'serving' | 'closing';
 /** A Node request handler, as Express's `app.use()`, @fastify/middie's `fastify.use()` and `http.createServer()` take. */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void;
 
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 /** After the drain deadline, how long cancelled requests get to write their 503 before connections close. */
 const CANCEL_GRACE_MS = 1_000;
 
@@ -281,8 +283,9 @@ export class ModelServer implements AsyncDisposable {
     await grpcClosed;
     this.http.closeAllConnections();
     if (this.address) await httpClosed;
-    await this.loading;
-    await this.repository?.close();
+    // A version still loading gets the drain's time too; past it, closing the pool fails its register().
+    const repositoryClosed = this.repository?.close();
+    await Promise.race([this.loading.then(() => repositoryClosed), delay(this.options.drainTimeoutMs)]);
     for (const stop of this.unobserve.values()) stop();
     // What the server created it closes; a UDF or pool given to it stays open for its owner.
     if (this.udf && !this.options.udf) await this.udf.close();

@@ -9,6 +9,8 @@ import { RequestError, describeError } from '../http-errors.js';
 import type { ServableUdf } from '../servable-udf.js';
 import { type IndexEntry, type ServedModels, compareVersions } from '../served-models.js';
 import { CONFIG_FILE, MODEL_NAME, fingerprint, listModels, listVersions, versionSource } from './scan.js';
+import { ModelLoadError, firstLine } from './load-error.js';
+import { missingExplainer } from './missing.js';
 import { readModelConfig, registerOptions } from './model-config.js';
 import { DEFAULT_VERSION_POLICY, type VersionPolicy, keepCount, selectVersions } from './version-policy.js';
 
@@ -43,22 +45,6 @@ interface Failed {
   readonly fingerprint: string;
 }
 
-/**
- * A load that failed: the load endpoint's 400, as in Triton, saying which version failed and why in one
- * line (the full error, a traceback say, is in the log). `cause` is the error itself.
- */
-export class ModelLoadError extends RequestError {
-  override readonly cause: unknown;
-
-  constructor(message: string, cause: unknown) {
-    super(400, message);
-    this.cause = cause;
-  }
-}
-
-/** An error's first line: a PythonError's type, message and where it was raised, without the traceback. */
-const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-
 export class ModelRepository {
   readonly root: string;
   private readonly policy: VersionPolicy;
@@ -79,7 +65,7 @@ export class ModelRepository {
     this.root = path.resolve(options.path);
     if (!existsSync(this.root)) throw new InvalidOptionError('repository.path', `no such directory: ${this.root}`);
     this.policy = options.versionPolicy ?? DEFAULT_VERSION_POLICY;
-    hooks.models.explainMissing((model, version) => this.whyMissing(model, version));
+    hooks.models.explainMissing(missingExplainer(this.root, this.policy, hooks.models));
   }
 
   /** Loads the models to serve at start; rejects with the first failure (each is logged) once every model was tried. */
@@ -106,6 +92,7 @@ export class ModelRepository {
 
   /** Drains and unloads every version of a model; the poller leaves it alone until it is loaded again. */
   unload(name: string): Promise<void> {
+    if (!MODEL_NAME.test(name)) return Promise.reject(new RequestError(400, `"${name}" is not a model name (letters, digits, _ . -)`));
     if (!this.hooks.models.has(name) && !existsSync(this.modelDir(name))) {
       return Promise.reject(new RequestError(404, `no model named "${name}" in the repository ${this.root}`));
     }
@@ -149,14 +136,6 @@ export class ModelRepository {
   private loadModel(name: string): Promise<void> {
     this.unloaded.delete(name);
     return this.serially(name, () => this.sync(name, true));
-  }
-
-  /** Why a model (or version) the server does not serve is missing, when the repository holds it on disk. */
-  private whyMissing(model: string, version: string | undefined): string | undefined {
-    if (!MODEL_NAME.test(model) || !existsSync(this.modelDir(model))) return undefined;
-    if (!this.hooks.models.has(model)) return `model "${model}" is not loaded (POST /v2/repository/models/${model}/load loads it)`;
-    if (version === undefined || !listVersions(this.modelDir(model)).includes(version)) return undefined;
-    return `model "${model}" version ${version} is not loaded (its version policy leaves it out)`;
   }
 
   /** Runs one operation on a model after the ones before it, so loads, unloads and polls never interleave. */
@@ -273,6 +252,8 @@ export class ModelRepository {
       .map((name) => this.serially(name, () => this.sync(name, false)).then(
         () => { this.pollErrors.delete(name); },
         (error: unknown) => {
+          // A load the server's close cut short is no failure.
+          if (this.closing) return;
           const text = describeError(error);
           // Version load failures are logged where they happen; a bad config.json is logged here, once.
           if (this.pollErrors.get(name) !== text && !(error instanceof ModelLoadError)) {
