@@ -177,8 +177,13 @@ def load_module(spec: UdfSpec, udf_id: int, others: Iterable[LoadedModule] = ())
         module = importlib.util.module_from_spec(import_spec)
         exec_module = import_spec.loader.exec_module
         loaded = LoadedModule(module, None if shipped else directory)
-        with own_imports(loaded, others):
-            _run_registered(module, lambda: exec_module(module))
+        try:
+            with own_imports(loaded, others):
+                _run_registered(module, lambda: exec_module(module))
+        except BaseException:
+            # Helpers it imported before raising must not serve the next version's `import helpers`.
+            forget_module(loaded)
+            raise
         return loaded
 
     assert spec.code is not None

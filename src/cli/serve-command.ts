@@ -42,7 +42,7 @@ export function serveCommand(program: Command): Command {
       .argParser(parseVersionPolicyFlag))
     .addOption(new Option('--poll-ms <ms>', 'with --repository: look for new and removed versions this often and load or unload them (default: 0, only at start and on a load request)')
       .argParser(parseNonNegativeInteger))
-    .option('--name <name>', 'the model name in URLs (default: the file name without its extension)')
+    .addOption(new Option('--name <name>', 'the model name in URLs (default: the file name without its extension)').argParser(parseModelName))
     .addOption(new Option('--format <format>', 'the saved model\'s format, when its name does not say it').choices(MODEL_FORMATS))
     .option('--signature <name>', 'a SavedModel\'s signature (default: serving_default)')
     .addOption(new Option('--method <method>', 'a scikit-learn or XGBoost estimator\'s method (default: predict)').choices(['predict', 'predict_proba']))
@@ -104,6 +104,10 @@ function whatToServe(model: string | undefined, flags: ServeFlags): () => Promis
   const refuse = (keys: readonly string[], why: string): void => {
     for (const key of keys) if ((flags as unknown as Record<string, unknown>)[key] !== undefined) throw new InvalidOptionError(flagName(key), why);
   };
+  // One port cannot take both: the gRPC listen would fail after the HTTP one, with grpc-js's own wording.
+  if (flags.grpcPort !== undefined && flags.grpcPort === flags.port && flags.port !== 0) {
+    throw new InvalidOptionError('--grpc-port', `must differ from --port (both are ${flags.port}): HTTP and gRPC each listen on a port of their own`);
+  }
   const workers = flags.workers === undefined ? {} : { workers: flags.workers };
   if (flags.repository !== undefined) {
     if (model !== undefined) throw new InvalidOptionError('--repository', `serves every model of the repository: give it or a model (${model}), not both`);
@@ -135,9 +139,16 @@ function whatToServe(model: string | undefined, flags: ServeFlags): () => Promis
   }
   refuse(MODULE_ONLY, 'applies to a Python file; a saved model\'s built-in loader has its own hooks');
   if (Object.keys(flags.conf).length > 0) throw new InvalidOptionError('--conf', 'applies to a Python file; a saved model\'s built-in loader takes none');
-  const resolved = requireSavedModel(model, flags.format !== undefined);
+  const saved = requireSavedModel(model, flags.format);
+  // The loader would refuse these only once a worker runs it (exit 1, after the pool started): say so now.
+  if (flags.signature !== undefined && saved.format !== 'savedmodel') {
+    throw new InvalidOptionError('--signature', `applies to a TensorFlow SavedModel; ${model} is ${saved.format}`);
+  }
+  if (flags.method !== undefined && saved.format !== 'sklearn' && saved.format !== 'xgboost') {
+    throw new InvalidOptionError('--method', `applies to a scikit-learn or XGBoost model; ${model} is ${saved.format}`);
+  }
   const options: RegisterOptions = {
-    model: resolved,
+    model: saved.path,
     ...(flags.name === undefined ? {} : { name: flags.name }),
     ...(flags.format === undefined ? {} : { format: flags.format }),
     ...(flags.signature === undefined ? {} : { signature: flags.signature }),
@@ -147,6 +158,12 @@ function whatToServe(model: string | undefined, flags: ServeFlags): () => Promis
     ...batching,
   };
   return () => Promise.resolve({ model: options, poolOptions: poolOptions(model, flags) });
+}
+
+/** A model name as createServer() takes it (model.name): it goes into URLs unescaped. */
+function parseModelName(text: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(text)) throw new InvalidArgumentError(`expected a URL-safe name (letters, digits, _ . -), got "${text}"`);
+  return text;
 }
 
 function parsePort(text: string): number {

@@ -28,6 +28,10 @@ export function errorReply(error: unknown, model: string, requestId: string, exp
     const message = `model "${model}" returned output "${error.column}" as ${error.actual}, which the server cannot send: it must be ${error.expected} (request ${requestId})`;
     return { status: 500, message, log: true };
   }
+  // A built-in loader refusing the request's columns (pyudf.builtins' ModelInputError) is the client's doing.
+  if (error instanceof PythonError && error.phase === 'apply' && error.pythonType.endsWith('.ModelInputError')) {
+    return { status: 400, message: `model "${model}" cannot take the request's columns: ${error.pythonMessage}`, log: false };
+  }
   if (error instanceof PythonError) {
     const what = exposeErrors ? `${error.pythonType}: ${error.pythonMessage}` : error.pythonType;
     return { status: 500, message: `model "${model}" raised ${what} (request ${requestId}; the traceback is in the server log)`, log: true };

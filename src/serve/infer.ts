@@ -72,11 +72,12 @@ export async function inferTensors(call: TensorCall): Promise<EncodedTensor[]> {
   const input = tensorsToTable(call.inputs, call.udf.inputSchema, call.maxRows);
   const result = await call.udf.callTable(input, { signal: call.signal });
   const names = wanted ?? result.schema.fields.map((f) => f.name);
+  // Maps, not searches: a request may name many outputs (each a few bytes of the body).
+  const binaryOf = new Map(call.outputs?.map((o) => [o.name, o.binary]));
   return names.map((name) => {
     const column = result.getChild(name);
     if (!column) throw new InvalidInputError(`unknown output "${name}"; the model returned ${describe(result)}`);
-    const binary = call.outputs?.find((o) => o.name === name)?.binary ?? call.binaryByDefault;
-    return columnToTensor(name, column, binary, call.model);
+    return columnToTensor(name, column, binaryOf.get(name) ?? call.binaryByDefault, call.model);
   });
 }
 
@@ -84,10 +85,12 @@ export async function inferTensors(call: TensorCall): Promise<EncodedTensor[]> {
 function requestedOutputs(outputs: readonly RequestedOutput[] | undefined, udf: ServableUdf): string[] | undefined {
   if (!outputs) return undefined;
   const names = outputs.map((o) => o.name);
-  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  const seen = new Set<string>();
+  const twice = names.find((name) => seen.size === seen.add(name).size);
   if (twice !== undefined) throw new InvalidInputError(`output "${twice}" is requested twice`);
   const declared = udf.outputSchema?.fields.map((f) => f.name);
-  const unknown = declared ? names.find((name) => !declared.includes(name)) : undefined;
+  const known = new Set(declared);
+  const unknown = declared ? names.find((name) => !known.has(name)) : undefined;
   if (declared && unknown !== undefined) {
     throw new InvalidInputError(`unknown output "${unknown}"; the model returns ${declared.map((n) => `"${n}"`).join(', ')}`);
   }

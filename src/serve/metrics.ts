@@ -19,7 +19,11 @@ export interface MetricsSource {
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const ROWS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16_384, 65_536];
 
-/** Labels of a request: `version` is '' when the request never reached a version (an unknown model, say). */
+/**
+ * Labels of a request: `version` is '' when the request never reached a version (an unknown model, say).
+ * A model or version the server does not serve is recorded as '' (clients pick the names in URLs and
+ * ModelInfer requests: labelled as given, random names would grow the registry without bound).
+ */
 export interface RequestLabels {
   readonly model: string;
   readonly version: string;
@@ -34,7 +38,7 @@ export class ServeMetrics {
   private readonly batchSeconds: Histogram<'model' | 'version' | 'ok'>;
   private readonly inFlight: Gauge<'model' | 'version'>;
 
-  constructor(source: MetricsSource) {
+  constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
@@ -84,7 +88,7 @@ export class ServeMetrics {
   /** Marks a request started; call the returned function with its status once the reply is written. */
   startRequest(labels: RequestLabels): (status: number) => void {
     const started = process.hrtime.bigint();
-    const { model, version, protocol } = labels;
+    const { model, version, protocol } = this.served(labels);
     this.inFlight.inc({ model, version });
     return (status) => {
       this.inFlight.dec({ model, version });
@@ -96,9 +100,16 @@ export class ServeMetrics {
 
   /** Records a request timed elsewhere (a gRPC call): `code` is its status, an HTTP number or a gRPC code name. */
   recordRequest(labels: RequestLabels, code: string, durationMs: number): void {
-    const { model, version, protocol } = labels;
+    const { model, version, protocol } = this.served(labels);
     this.requests.inc({ model, version, protocol, code });
     this.requestSeconds.observe({ model, version, protocol }, durationMs / 1000);
+  }
+
+  /** The labels with a model or version the server does not serve (any state counts as served) as ''. */
+  private served(labels: RequestLabels): RequestLabels {
+    const versions = this.source.versions().filter((entry) => entry.name === labels.model);
+    if (versions.length === 0) return { ...labels, model: '', version: '' };
+    return versions.some((entry) => entry.version === labels.version) ? labels : { ...labels, version: '' };
   }
 
   /** Records a version's batches until the returned function is called. */

@@ -146,6 +146,7 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
   if (resolved.grpcPort !== undefined) {
     nonNegativeInteger('grpcPort', resolved.grpcPort);
     if (resolved.grpcPort > 65_535) throw new InvalidOptionError('grpcPort', `must be at most 65535, got ${resolved.grpcPort}`);
+    if (resolved.grpcPort !== 0 && resolved.grpcPort === resolved.port) throw new InvalidOptionError('grpcPort', `must differ from port (${resolved.port}): HTTP and gRPC listen on ports of their own`);
   }
   if (typeof resolved.host !== 'string' || resolved.host === '') throw new InvalidOptionError('host', 'must be a host name or address');
   positiveInteger('maxBodyBytes', resolved.maxBodyBytes);

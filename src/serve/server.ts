@@ -96,6 +96,8 @@ export class ModelServer implements AsyncDisposable {
   /** Starts the gRPC service beside the HTTP one; grpc-js is loaded only for a server that asks for it. */
   private async listenGrpc(port: number): Promise<void> {
     const [{ GrpcInferenceServer }, { status: grpcStatus }] = await Promise.all([import('./grpc/grpc-server.js'), import('@grpc/grpc-js')]);
+    // close() while grpc-js loaded: nothing may bind after it.
+    if (this.state === 'closing') throw new ServerClosedError('the server was closed while gRPC was starting');
     const { options } = this;
     this.grpc = new GrpcInferenceServer({
       models: this.models, port, host: options.host, ready: () => this.ready, live: () => this.state !== 'closing',
@@ -237,6 +239,8 @@ export class ModelServer implements AsyncDisposable {
       this.state = 'serving';
       return;
     }
+    // Listed as loading meanwhile, so that requests get 503 (gRPC UNAVAILABLE), not "no such model".
+    this.models.loading(this.modelName!, SINGLE_VERSION);
     const udf = this.options.udf ?? await this.register();
     if (this.state === 'closing') {
       if (!this.options.udf) await udf.close();
@@ -375,10 +379,15 @@ export class ModelServer implements AsyncDisposable {
 
   /** Model metadata; before the one model of a single-model server is loaded, what its declared schemas say. */
   private modelDocument(model: string, version: string | undefined): ModelMetadata {
-    if (!this.models.has(model) && model === this.modelName && this.declared && (version === undefined || version === SINGLE_VERSION)) {
+    if (!this.loaded(model) && model === this.modelName && this.declared && (version === undefined || version === SINGLE_VERSION)) {
       return { ...this.declared, versions: [] } as ModelMetadata;
     }
     return this.models.metadata(model, version);
+  }
+
+  /** Whether some version of the model is loaded (READY), whatever its workers are doing. */
+  private loaded(model: string): boolean {
+    return this.models.versions(model).some((v) => v.state === 'READY');
   }
 
   private requireRepository(): ModelRepository {
@@ -414,7 +423,7 @@ export class ModelServer implements AsyncDisposable {
 
   /** A lease on the version to run a request on; 503 while the one model of a single-model server loads. */
   private acquire(model: string, version: string | undefined): Lease {
-    if (this.modelName !== undefined && model === this.modelName && !this.models.has(model)) {
+    if (this.modelName !== undefined && model === this.modelName && !this.loaded(model)) {
       throw new RequestError(503, `model "${model}" is still loading`);
     }
     return this.models.acquire(model, version);

@@ -4,6 +4,7 @@ import {
   type Data, type DataType, Field, RecordBatch, Schema, Struct, Table, makeData, makeVector, vectorFromArray, DataType as Types,
 } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
+import { MAX_ARRAY_LENGTH } from '../protocol/arrow-validate.js';
 import {
   DATATYPES, type OipDatatype, childField, defaultArrowType, isOipDatatype, shapeText, tensorTypeOf, toHalfBits,
 } from './datatypes.js';
@@ -31,6 +32,7 @@ export function tensorsToTable(tensors: readonly RequestTensor[], declared?: Sch
     if (tensor.shape[0]! > maxRows) {
       throw new InvalidInputError(`input "${tensor.name}" has ${tensor.shape[0]} rows (shape ${shapeText(tensor.shape)}); at most ${maxRows} are accepted (the server's maxRequestRows)`);
     }
+    checkEmptyTensor(tensor, maxRows);
     if (byName.has(tensor.name)) throw new InvalidInputError(`input "${tensor.name}" is given twice`);
     byName.set(tensor.name, tensor);
   }
@@ -69,6 +71,24 @@ function checkDatatypeAndShape(tensor: RequestTensor): void {
 }
 
 /** One tensor as the Arrow data of `type`, which it must match in datatype and dimensions. */
+/**
+ * An empty tensor (a 0 dimension) carries no values, yet its dimensions before the 0 still count lists to
+ * build (an offsets array each, for a model declaring variable lists) and each dimension is a 32-bit list
+ * size: [1, 10^9, 0] would allocate gigabytes and block the server, [0, 2^32] come back as [0, 0].
+ */
+function checkEmptyTensor(tensor: RequestTensor, maxRows: number): void {
+  const { name, shape } = tensor;
+  const zero = shape.indexOf(0);
+  if (zero === -1) return;
+  const lists = shape.slice(0, zero).reduce((product, d) => product * d, 1);
+  if (lists > maxRows) {
+    throw new InvalidInputError(`input "${name}" has shape ${shapeText(shape)}: no values, but ${lists} lists of them; at most ${maxRows} are accepted (the server's maxRequestRows)`);
+  }
+  if (shape.some((d) => d > MAX_ARRAY_LENGTH)) {
+    throw new InvalidInputError(`input "${name}" has shape ${shapeText(shape)}; a dimension may be at most ${MAX_ARRAY_LENGTH}`);
+  }
+}
+
 export function tensorToData(tensor: RequestTensor, type: DataType): Data {
   checkDatatypeAndShape(tensor);
   const expected = tensorTypeOf(type);

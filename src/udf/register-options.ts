@@ -13,8 +13,16 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
 /** The saved-model formats the built-in loaders read (`pyudf.builtins`). */
 export type ModelFormat = 'keras' | 'savedmodel' | 'sklearn' | 'xgboost' | 'onnx' | 'torchscript';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['keras', 'savedmodel', 'sklearn', 'xgboost', 'onnx', 'torchscript'];
-/** File extensions the built-in loaders recognise (python/pyudf/builtins/model_formats.py); a directory holding saved_model.pb is a SavedModel. */
-export const SAVED_MODEL_EXTENSIONS: readonly string[] = ['.keras', '.h5', '.hdf5', '.joblib', '.pkl', '.pickle', '.ubj', '.onnx', '.pt', '.pth', '.torchscript'];
+/**
+ * The format each file extension means to the built-in loaders, as python/pyudf/builtins/model_formats.py
+ * reads it (test/integration/cli-serve-conflicts.test.ts holds the two equal); a directory holding
+ * saved_model.pb is a SavedModel.
+ */
+export const FORMAT_OF_EXTENSION: Readonly<Record<string, ModelFormat>> = {
+  '.keras': 'keras', '.h5': 'keras', '.hdf5': 'keras', '.joblib': 'sklearn', '.pkl': 'sklearn', '.pickle': 'sklearn',
+  '.ubj': 'xgboost', '.onnx': 'onnx', '.pt': 'torchscript', '.pth': 'torchscript', '.torchscript': 'torchscript',
+};
+export const SAVED_MODEL_EXTENSIONS: readonly string[] = Object.keys(FORMAT_OF_EXTENSION);
 
 export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> {
   /** Path of the Python file holding the hooks, relative to the current directory. Give this, `code` or `model`. */

@@ -43,14 +43,16 @@ def names_list(names: Sequence[str]) -> str:
     return ", ".join(names) if names else "(none)"
 
 
-def mismatch(expected: Sequence[str], given: Sequence[str], what: str = "inputs") -> ModelInputError:
+def mismatch(
+    expected: Sequence[str], given: Sequence[str], what: str = "inputs", why: str = ""
+) -> ModelInputError:
     missing = [n for n in expected if n not in given]
     extra = [n for n in given if n not in expected]
     parts = [f"missing: {names_list(missing)}"] if missing else []
     parts += [f"unexpected: {names_list(extra)}"] if extra else []
     return ModelInputError(
         f"the model's {what} are {names_list(expected)}; the batch has columns {names_list(given)} "
-        f"({'; '.join(parts)})"
+        f"({'; '.join(parts)}){why}"
     )
 
 
@@ -62,7 +64,7 @@ def model_inputs(inputs: Sequence[InputSpec], batch: pa.RecordBatch) -> dict[str
         if len(given) == 1:
             return {spec.name: fit(spec, column_array(batch.column(0), given[0]))}
         if spec.name in given or not _stackable(spec, batch):
-            raise mismatch([spec.name], given)
+            raise mismatch([spec.name], given, why=_not_stacked(spec, batch))
         return {spec.name: fit(spec, stack_columns(batch, given))}
     expected = [spec.name for spec in inputs]
     if sorted(expected) != sorted(given):
@@ -75,6 +77,15 @@ def _stackable(spec: InputSpec, batch: pa.RecordBatch) -> bool:
     if spec.shape is not None and len(spec.shape) != 2:
         return False
     return all(_is_number(t) for t in batch.schema.types)
+
+
+def _not_stacked(spec: InputSpec, batch: pa.RecordBatch) -> str:
+    """Why a matrix input does not take the columns stacked: the first column that is not a plain number."""
+    if spec.name in batch.schema.names or (spec.shape is not None and len(spec.shape) != 2):
+        return ""
+    types: list[pa.DataType] = list(batch.schema.types)
+    name, t = next((n, t) for n, t in zip(batch.schema.names, types) if not _is_number(t))
+    return f"; columns stack into {spec.name} only when all are plain numbers, and {name} is {t}"
 
 
 def _is_number(t: pa.DataType) -> bool:

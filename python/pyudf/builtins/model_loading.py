@@ -13,8 +13,8 @@ from . import (
     xgboost_loader,
 )
 from .model_api import SavedModel
-from .model_errors import SavedModelError
-from .model_formats import as_format, detect_format
+from .model_errors import MissingFrameworkError, SavedModelError
+from .model_formats import Format, as_format, detect_format
 
 
 def load_model(
@@ -28,6 +28,7 @@ def load_model(
 
     `signature` picks a SavedModel's signature (default `serving_default`); `method` a scikit-learn or
     XGBoost estimator's `predict` (default) or `predict_proba`. Each applies only to those formats.
+    A file its framework cannot read raises SavedModelError naming the file, the format and the cause.
 
     Joblib/pickle files (scikit-learn, XGBoost estimators) and TorchScript files run code when they
     load: load trusted files only.
@@ -40,6 +41,21 @@ def load_model(
         raise SavedModelError(f"signature applies only to a TensorFlow SavedModel; {name} is {fmt}")
     if method is not None and fmt not in ("sklearn", "xgboost"):
         raise SavedModelError(f"method applies only to scikit-learn and XGBoost models; {name} is {fmt}")
+    try:
+        return _load(name, fmt, signature, method)
+    except (SavedModelError, MissingFrameworkError):
+        raise
+    except Exception as exc:
+        # Frameworks say little about a damaged file (a KeyError from pickle, an empty EOFError, Keras's
+        # "File not found" for a file that is there): name the file and the format it was read as.
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
+        raise SavedModelError(
+            f"cannot load {name} as format {fmt!r}: {type(exc).__name__}: {detail} (is the file damaged or "
+            "incomplete, or a model of another format? format says which)"
+        ) from exc
+
+
+def _load(name: str, fmt: Format, signature: str | None, method: str | None) -> SavedModel:
     if fmt == "keras":
         return keras_loader.load(name)
     if fmt == "savedmodel":

@@ -27,7 +27,8 @@ class EstimatorModel(TabularModel):
     """An estimator's `predict` or `predict_proba` over its feature matrix.
 
     The output column is named after the method: `predict` (labels or values: (N,), or (N, k) for k
-    targets) or `predict_proba` ((N, classes) probabilities, in the order of the estimator's `classes_`).
+    targets) or `predict_proba` ((N, classes) probabilities, in the order of the estimator's `classes_`;
+    (N, outputs, classes) for a multi-output classifier whose outputs have the same number of classes).
     """
 
     def __init__(self, fmt: Format, path: str, estimator: Any, method: Method) -> None:

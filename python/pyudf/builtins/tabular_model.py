@@ -16,7 +16,7 @@ import pyarrow as pa
 from . import input_mapping
 from .input_mapping import Array, InputSpec
 from .model_api import ArrayModel
-from .model_errors import ModelInputError, SavedModelError
+from .model_errors import ModelInputError, ModelOutputError, SavedModelError
 from .model_formats import Format
 
 MATRIX = "X"
@@ -75,7 +75,8 @@ class TabularModel(ArrayModel):
         with warnings.catch_warnings():
             # A model fitted on a DataFrame and given the features as one tensor column: that is intended.
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            return np.asarray(self.call(x))
+            result = self.call(x)
+        return _per_output(cast("list[Any]", result)) if isinstance(result, list) else np.asarray(result)
 
     def _empty(self, x: Any) -> Array:
         """Zero rows of the model's output: its prediction for one row of zeros, without the row (most
@@ -85,6 +86,21 @@ class TabularModel(ArrayModel):
         except Exception as exc:
             refused = f"the model refused a row of zeros ({exc})"
             raise SavedModelError(f"cannot predict zero rows: {refused}") from exc
+
+
+def _per_output(arrays: list[Any]) -> Array:
+    """A multi-output estimator's predict_proba: one (N, classes) array per output, as (N, outputs, classes).
+
+    np.asarray would give (outputs, N, classes), read as rows: wrong rows, silently, when N equals outputs."""
+    parts = [np.asarray(a) for a in arrays]
+    shapes = sorted({p.shape for p in parts})
+    if not parts or len(shapes) != 1:
+        listed = ", ".join(map(str, shapes)) or "(none)"
+        raise ModelOutputError(
+            f"the model returned a list of {len(parts)} arrays of shapes {listed}; one per output of a "
+            "multi-output estimator, they make one column only with the same number of classes each"
+        )
+    return np.stack(parts, axis=1)
 
 
 def _frame(batch: pa.RecordBatch, features: tuple[str, ...]) -> Any:
