@@ -30,6 +30,6 @@ export type {
 } from './errors.js';
 export { ARROW_STREAM, createServer, installSignalHandlers, ModelServer } from './serve/index.js';
 export type {
-  IndexEntry, ModelMetadata, OipDatatype, RepositoryOptions, RequestEvent, RequestHandler, ServableUdf, ServedModels, ServedVersion, ServeLogger,
+  IndexEntry, ModelMetadata, OipDatatype, RepositoryOptions, RequestEvent, RequestHandler, ServableUdf, ServeLogger,
   ServeLogLevel, ServeOptions, ServerAddress, SignalHandlerOptions, TensorMetadata, VersionPolicy, VersionState,
 } from './serve/index.js';

@@ -9,4 +9,4 @@ export type { OipDatatype } from './datatypes.js';
 export { ARROW_STREAM } from './infer.js';
 export type { RepositoryOptions } from './repository/model-repository.js';
 export type { VersionPolicy } from './repository/version-policy.js';
-export type { ServedModels, ServedVersion, VersionState, IndexEntry } from './served-models.js';
+export type { IndexEntry, VersionState } from './served-models.js';

@@ -16,7 +16,7 @@ import { type Reply, errorJson, jsonReply, sendReply } from './reply.js';
 import type { GrpcInferenceServer } from './grpc/grpc-server.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { isServedPath, MethodNotAllowed, modelInPath, type Route, matchRoute } from './router.js';
-import { type Lease, ServedModels } from './served-models.js';
+import { type IndexEntry, type Lease, ServedModels } from './served-models.js';
 
 export interface ServerAddress {
   readonly host: string;
@@ -54,7 +54,7 @@ export class ModelServer implements AsyncDisposable {
   /** The one model's name in URLs; undefined for a repository server. */
   readonly modelName: string | undefined;
   /** The models served, by name and version. */
-  readonly models: ServedModels;
+  private readonly models: ServedModels;
   private readonly http: Server;
   private readonly metrics: ServeMetrics;
   private readonly inFlight = new Map<ServerResponse, AbortController>();
@@ -110,6 +110,19 @@ export class ModelServer implements AsyncDisposable {
       },
     });
     await this.grpc.listen();
+  }
+
+  /**
+   * Every version served and its state (READY, LOADING, UNLOADING, UNAVAILABLE with the reason), as
+   * `POST /v2/repository/index` lists them for a repository.
+   */
+  index(): IndexEntry[] {
+    return this.repository?.index() ?? this.models.index();
+  }
+
+  /** Requests running on a model version now (each holds a lease on it until its answer is written). */
+  get activeRequests(): number {
+    return this.models.activeLeases;
   }
 
   /** The gRPC port once listening (with `grpcPort`), e.g. the one picked for 0. */

@@ -82,6 +82,6 @@ describe('close() of a server with gRPC', () => {
     client.close();
     expect(codes.filter((c) => c === status.CANCELLED)).toHaveLength(20);
     expect(codes.every((c) => [status.OK, status.CANCELLED, status.UNAVAILABLE].includes(c))).toBe(true);
-    expect(server.models.activeLeases).toBe(0);
+    expect(server.activeRequests).toBe(0);
   });
 });
