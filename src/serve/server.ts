@@ -245,7 +245,6 @@ export class ModelServer implements AsyncDisposable {
 
   private async loadModel(): Promise<void> {
     if (this.repository) {
-      this.models.names();
       await this.repository.loadAll();
       if (this.state === 'closing') throw new ServerClosedError('the server was closed while the repository was loading');
       this.repository.watch();
