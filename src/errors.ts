@@ -11,7 +11,8 @@ export type PyUdfErrorCode =
   | 'ERR_PYTHON_ENV'
   | 'ERR_INVALID_OPTION'
   | 'ERR_INVALID_INPUT'
-  | 'ERR_ABORTED';
+  | 'ERR_ABORTED'
+  | 'ERR_RAY_UNAVAILABLE';
 
 /** Marks pyudf's errors; a registered symbol, so that two installed copies of pyudf recognise each other's. */
 const PYUDF_ERROR = Symbol.for('pyudf.error');
@@ -275,5 +276,22 @@ export class AbortError extends PyUdfError {
   readonly code = 'ERR_ABORTED' as const;
   constructor(options: PyUdfErrorOptions = {}) {
     super('The operation was aborted', options);
+  }
+}
+
+/**
+ * A pool on Ray cannot reach its cluster: not there at start, or lost since (its GCS stopped answering).
+ * Work fails with it instead of waiting; the pool keeps trying, and serves again once the cluster is back.
+ */
+export class RayUnavailableError extends PyUdfError {
+  readonly code = 'ERR_RAY_UNAVAILABLE' as const;
+  /** The address the pool joins; null for a cluster of its own. */
+  readonly address: string | null;
+  readonly problem: string;
+
+  constructor(options: { readonly address: string | null; readonly problem: string } & PyUdfErrorOptions) {
+    super(`The Ray cluster ${options.address ?? '(started by the pool)'} is unavailable: ${options.problem}`, options);
+    this.address = options.address;
+    this.problem = options.problem;
   }
 }

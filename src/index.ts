@@ -1,7 +1,8 @@
 // The public surface of pyudf.
 export { createPool, Pool } from './pool/pool.js';
 export type { PoolDefaults, PoolStats } from './pool/pool.js';
-export type { PoolOptions } from './pool/options.js';
+export type { LocalBackendOptions, PoolOptions, RayPoolOptions } from './pool/options.js';
+export type { ActorStats, RayActorOptions, RayBackendOptions, RayBackendStats, RaySchedulingStrategy } from './ray/index.js';
 export type { Backend, BackendStats, UdfSpec } from './backend/backend.js';
 export { BatchTask } from './backend/batch-task.js';
 export type { BatchRequest } from './backend/batch-task.js';
@@ -21,7 +22,7 @@ export { defaultLogger, silentLogger } from './log/logger.js';
 export type { Logger, LogLevel, LogMeta, LogStream } from './log/logger.js';
 export {
   AbortError, InvalidInputError, InvalidOptionError, isPyUdfError, PoolClosedError, ProtocolError, PythonEnvError, PythonError,
-  PyUdfError, RowCountError, SchemaError, ServerClosedError, UdfClosedError, UdfTimeoutError, UdfUnregisteredError,
+  PyUdfError, RayUnavailableError, RowCountError, SchemaError, ServerClosedError, UdfClosedError, UdfTimeoutError, UdfUnregisteredError,
   WorkerCrashedError,
 } from './errors.js';
 export type {

@@ -4,9 +4,17 @@ import { InvalidOptionError } from '../errors.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
 import { defaultThreadsPerWorker } from '../python/worker-env.js';
 import { DEFAULT_SHARED_MEMORY_MIN_BYTES } from '../local/index.js';
+import { type RayBackendOptions, validateRayOptions } from '../ray/index.js';
 import { nonNegativeInteger, positiveInteger } from '../validate.js';
 
+/** The local backend: worker processes on this machine (the default). */
+export interface LocalBackendOptions {
+  readonly type: 'local';
+}
+
 export interface PoolOptions {
+  /** Where the workers run: `{ type: 'local' }` (the default), or on Ray (see `RayPoolOptions`). */
+  readonly backend?: LocalBackendOptions;
   /** Worker processes. Default: the number of CPU cores (`os.availableParallelism()`). */
   readonly workers?: number;
   /** Python interpreter. Default: $PYUDF_PYTHON, else the nearest .venv/bin/python at or above the current directory (one owned by you or root, not writable by others), else python3. */
@@ -52,9 +60,50 @@ export interface PoolOptions {
   readonly livenessTimeoutMs?: number | null;
 }
 
-export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'python'>> & { readonly python: string | undefined };
+/**
+ * A pool whose workers are Ray actors: `createPool({ backend: { type: 'ray', address, actors, actorOptions } })`.
+ * `workers` is the default for `backend.actors`; `python` runs the pool's Ray driver (the actors run the
+ * cluster's Python); `env` reaches the driver and the actors; `threadsPerWorker` is left to Ray unless
+ * given. Results always come over the socket (no shared-memory files) and actor memory is Ray's to limit.
+ */
+export interface RayPoolOptions extends Omit<PoolOptions, 'backend' | 'sharedMemoryMinBytes' | 'memoryLimitMb' | 'stderrTailLines'> {
+  readonly backend: RayBackendOptions;
+}
+
+export type ResolvedPoolOptions = Required<Omit<PoolOptions, 'python' | 'backend'>> & { readonly python: string | undefined };
+
+/** The pool options of a Ray pool, resolved, and the Ray backend's own. */
+export interface ResolvedRayPoolOptions extends Omit<ResolvedPoolOptions, 'workers' | 'threadsPerWorker'> {
+  readonly ray: RayBackendOptions;
+  readonly workers: number | undefined;
+  readonly threadsPerWorker: number | null;
+}
+
+const LOCAL_ONLY_OPTIONS = ['sharedMemoryMinBytes', 'memoryLimitMb', 'stderrTailLines'] as const;
+
+export function resolveRayPoolOptions(options: RayPoolOptions): ResolvedRayPoolOptions {
+  const ray = options.backend;
+  validateRayOptions(ray);
+  for (const key of LOCAL_ONLY_OPTIONS) {
+    if ((options as unknown as Record<string, unknown>)[key] !== undefined) {
+      throw new InvalidOptionError(key, key === 'memoryLimitMb'
+        ? 'does not apply to Ray actors: reserve memory with backend.actorOptions.memory (Ray kills workers when a node runs out)'
+        : 'applies only to local workers, not to Ray actors');
+    }
+  }
+  if (options.workers !== undefined && ray.actors !== undefined && options.workers !== ray.actors) {
+    throw new InvalidOptionError('workers', `is the default for backend.actors; give one of them (got ${options.workers} and ${ray.actors})`);
+  }
+  const { backend: _backend, ...poolOptions } = options;
+  const { workers: _workers, threadsPerWorker: _threads, ...common } = resolvePoolOptions(poolOptions);
+  return { ...common, ray, workers: options.workers, threadsPerWorker: options.threadsPerWorker ?? null };
+}
 
 export function resolvePoolOptions(options: PoolOptions = {}): ResolvedPoolOptions {
+  const backend = (options as { readonly backend?: { readonly type?: unknown } }).backend;
+  if (backend !== undefined && backend.type !== 'local') {
+    throw new InvalidOptionError('backend.type', `must be 'local' or 'ray', got ${JSON.stringify(backend.type)}`);
+  }
   const workers = options.workers ?? os.availableParallelism();
   positiveInteger('workers', workers);
   const resolved: ResolvedPoolOptions = {

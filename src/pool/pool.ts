@@ -3,16 +3,28 @@ import type { TypeMap } from 'apache-arrow';
 import { PoolClosedError } from '../errors.js';
 import type { Backend, BackendStats } from '../backend/backend.js';
 import { createLocalBackend, type LocalBackendStats } from '../local/index.js';
+import { createRayBackend, type RayBackendStats } from '../ray/index.js';
 import { type RegisterOptions, resolveUdfSpec } from '../udf/register-options.js';
 import { Udf } from '../udf/udf.js';
-import { type PoolOptions, resolvePoolOptions } from './options.js';
+import { type PoolOptions, type RayPoolOptions, resolvePoolOptions, resolveRayPoolOptions } from './options.js';
 
 /** What `pool.stats()` reports for a pool of local worker processes (what `createPool()` makes). */
 export type PoolStats = LocalBackendStats;
 
-/** Starts a pool of local Python worker processes and waits until every worker is connected. */
-export async function createPool(options: PoolOptions = {}): Promise<Pool<LocalBackendStats>> {
-  const resolved = resolvePoolOptions(options);
+/**
+ * Starts a pool of local Python worker processes (or, with `backend: { type: 'ray', … }`, of Ray actors)
+ * and waits until every worker is connected.
+ */
+export function createPool(options: RayPoolOptions): Promise<Pool<RayBackendStats>>;
+export function createPool(options?: PoolOptions): Promise<Pool<LocalBackendStats>>;
+export function createPool(options?: PoolOptions | RayPoolOptions): Promise<Pool<BackendStats>>;
+export async function createPool(options: PoolOptions | RayPoolOptions = {}): Promise<Pool<BackendStats>> {
+  if (options.backend?.type === 'ray') {
+    const resolved = resolveRayPoolOptions(options as RayPoolOptions);
+    const backend = await createRayBackend(resolved);
+    return new Pool<RayBackendStats>(backend, { retries: resolved.retries });
+  }
+  const resolved = resolvePoolOptions(options as PoolOptions);
   const backend = await createLocalBackend(resolved);
   return new Pool(backend, { retries: resolved.retries });
 }

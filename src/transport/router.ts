@@ -1,8 +1,8 @@
-// The pool's end of the transport: one ROUTER bound on an ipc:// path in a private temp directory.
+// The pool's end of the transport: one ROUTER bound on an ipc:// path in a private temp directory, or on tcp with CURVE.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Router } from 'zeromq';
+import { curveKeyPair, Router } from 'zeromq';
 import { ownPrefix, removeAbandoned } from './abandoned.js';
 
 export type Frames = Buffer[];
@@ -22,24 +22,54 @@ export interface Heartbeat {
   readonly timeoutMs: number;
 }
 
+/** Z85-encoded CURVE keys (40 characters each), as libzmq takes them. */
+export interface CurveKeyPair {
+  readonly publicKey: string;
+  readonly secretKey: string;
+}
+
+/** A fresh key pair; the pool makes its own for every pool (protocol.md §9.2). */
+export function newCurveKeyPair(): CurveKeyPair {
+  const { publicKey, secretKey } = curveKeyPair();
+  return { publicKey, secretKey };
+}
+
+/**
+ * Where a socket for workers on other machines listens: tcp on `host` (an ephemeral port), as a CURVE
+ * server, so that only peers given `serverKey`'s public half can complete the handshake, and every
+ * frame on the wire is encrypted and authenticated.
+ */
+export interface TcpBinding {
+  readonly host: string;
+  readonly serverKey: CurveKeyPair;
+}
+
 export class RouterTransport {
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
   private keepingAlive = true;
   private wake: (() => void) | undefined;
 
-  private constructor(private readonly socket: Router, readonly dir: string, readonly endpoint: string) {}
+  /** `dir`: the private directory of an ipc:// socket; undefined on tcp. */
+  private constructor(private readonly socket: Router, readonly dir: string | undefined, readonly endpoint: string) {}
 
   /**
    * `maxFrameBytes`: libzmq drops the connection of a peer that sends a larger frame instead of
-   * receiving it (zeromq.js aborts the process on a frame over 4 GiB).
+   * receiving it (zeromq.js aborts the process on a frame over 4 GiB). `tcp`: listen there with CURVE
+   * instead of on a private ipc:// path; the endpoint then names the port the system chose.
    */
-  static async bind(maxFrameBytes: number, heartbeat: Heartbeat | null = null): Promise<RouterTransport> {
-    // Named after this process, so that a later pool removes it if this one is killed before close().
-    removeAbandoned(os.tmpdir());
-    // mkdtemp creates the directory with mode 0700, so only this user can connect to the socket.
-    const dir = await mkdtemp(path.join(os.tmpdir(), ownPrefix()));
-    const endpoint = `ipc://${path.join(dir, 'pool.sock')}`;
+  static async bind(maxFrameBytes: number, heartbeat: Heartbeat | null = null, tcp?: TcpBinding): Promise<RouterTransport> {
+    let dir: string | undefined;
+    let endpoint: string;
+    if (tcp) {
+      endpoint = `tcp://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:*`;
+    } else {
+      // Named after this process, so that a later pool removes it if this one is killed before close().
+      removeAbandoned(os.tmpdir());
+      // mkdtemp creates the directory with mode 0700, so only this user can connect to the socket.
+      dir = await mkdtemp(path.join(os.tmpdir(), ownPrefix()));
+      endpoint = `ipc://${path.join(dir, 'pool.sock')}`;
+    }
     // mandatory: a send to a worker that is gone fails instead of being silently dropped. sendTimeout:
     // with mandatory, libzmq can block a send to a peer that has just disconnected until some other
     // event arrives (measured: the second send after a worker's SIGKILL never returned, 30 of 30
@@ -49,15 +79,16 @@ export class RouterTransport {
       mandatory: true, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, sendTimeout: SEND_TIMEOUT_MS,
       maxMessageSize: maxFrameBytes, receiveTimeout: RECEIVE_TIMEOUT_MS,
       ...(heartbeat ? { heartbeatInterval: heartbeat.intervalMs, heartbeatTimeout: heartbeat.timeoutMs } : {}),
+      ...(tcp ? { curveServer: true, curveSecretKey: tcp.serverKey.secretKey, ipv6: tcp.host.includes(':') } : {}),
     });
     try {
       await socket.bind(endpoint);
     } catch (error) {
       socket.close();
-      await rm(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true });
       throw error;
     }
-    return new RouterTransport(socket, dir, endpoint);
+    return new RouterTransport(socket, dir, tcp ? socket.lastEndpoint ?? endpoint : endpoint);
   }
 
   /**
@@ -110,6 +141,6 @@ export class RouterTransport {
     this.expectReplies();
     await this.sendChain;
     this.socket.close();
-    await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }

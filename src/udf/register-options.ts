@@ -55,6 +55,13 @@ export interface RegisterOptions<In extends TypeMap = TypeMap, Out extends TypeM
   readonly apply?: string;
   /** Passed to `init`; must be JSON-serialisable. Default `null`. */
   readonly conf?: JsonValue;
+  /**
+   * Files or directories the UDF reads (weights, a vocabulary), by name: `init` finds the path of each in
+   * `conf.artifacts[name]` (`conf` is then an object: the one given, or `{}`). Paths are relative to the
+   * current directory. Local workers get the path itself, made absolute; Ray actors get a copy on their
+   * node, sent through the object store once per registration and shared by the actors of a node.
+   */
+  readonly artifacts?: Readonly<Record<string, string>>;
   /** Declared input schema: checked before anything is sent. */
   readonly input?: Schema<In>;
   /** Declared output schema: every result is checked against it. */
@@ -144,6 +151,29 @@ export function savedModelName(modelPath: string): string {
   return dot > 0 ? base.slice(0, dot) : base;
 }
 
+/** `conf` with `conf.artifacts` set to the absolute path of each artifact (protocol.md §9.4). */
+function withArtifacts(conf: JsonValue | undefined, artifacts: RegisterOptions['artifacts']): JsonValue {
+  if (artifacts === undefined) return conf ?? null;
+  if (typeof artifacts !== 'object' || artifacts === null || Array.isArray(artifacts)) {
+    throw new InvalidOptionError('artifacts', 'must be an object of names to file or directory paths');
+  }
+  if (conf !== undefined && conf !== null && (typeof conf !== 'object' || Array.isArray(conf))) {
+    throw new InvalidOptionError('conf', 'must be an object (or absent) when "artifacts" is given: init finds them in conf.artifacts');
+  }
+  const base = (conf ?? {}) as { readonly [key: string]: JsonValue };
+  if ('artifacts' in base) throw new InvalidOptionError('conf', 'must not have an "artifacts" key of its own when the "artifacts" option is given');
+  const paths: Record<string, string> = {};
+  for (const [name, given] of Object.entries(artifacts)) {
+    if (name === '' || typeof given !== 'string' || given === '') throw new InvalidOptionError(`artifacts.${name}`, 'must be a non-empty path');
+    const resolved = path.resolve(given);
+    if (!existsSync(resolved)) {
+      throw new InvalidOptionError(`artifacts.${name}`, `no such file or directory: ${resolved} (paths are relative to the current directory ${process.cwd()})`);
+    }
+    paths[name] = resolved;
+  }
+  return { ...base, artifacts: paths };
+}
+
 /** @internal validates register() options and builds the REGISTER message. */
 export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolRetries: number): { spec: UdfSpec; settings: UdfSettings } {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('register', 'expects an options object');
@@ -165,7 +195,7 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   if (saved) modulePath = BUILTIN_UDF_MODULE;
   else for (const key of SAVED_MODEL_KEYS) if (options[key] !== undefined) throw new InvalidOptionError(key, 'applies only with "model" (a saved model)');
   const name = options.name ?? (saved ? savedModelName(saved.path) : modulePath ? path.basename(modulePath, '.py') : `udf${++inlineCounter}`);
-  if (saved) for (const key of ['init', 'apply', 'conf'] as const) {
+  if (saved) for (const key of ['init', 'apply', 'conf', 'artifacts'] as const) {
     if (options[key] !== undefined) throw new InvalidOptionError(key, 'does not apply to a saved "model": its built-in loader has its own hooks');
   }
   const init = options.init === undefined ? 'init' : options.init;
@@ -173,9 +203,10 @@ export function resolveUdfSpec(options: RegisterOptions<TypeMap, TypeMap>, poolR
   if (typeof name !== 'string' || name === '') throw new InvalidOptionError('name', 'must be a non-empty string');
   if (init !== null && (typeof init !== 'string' || init === '')) throw new InvalidOptionError('init', 'must be a function name or null');
   if (typeof apply !== 'string' || apply === '') throw new InvalidOptionError('apply', 'must be a function name');
+  const conf = saved ?? withArtifacts(options.conf, options.artifacts);
   let confJson: string;
   try {
-    confJson = JSON.stringify(saved ?? options.conf ?? null);
+    confJson = JSON.stringify(conf);
   } catch (cause) {
     throw new InvalidOptionError('conf', `must be JSON-serialisable: ${String(cause)}`);
   }

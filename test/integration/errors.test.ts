@@ -19,6 +19,7 @@ describe('errors', () => {
       new api.RowCountError({ udf: 'u', batchIndex: 0, expected: 1, actual: 2 }), new api.PoolClosedError('m'),
       new api.PythonEnvError({ python: 'python3', problem: 'p', fix: 'f' }),
       new api.InvalidOptionError('o', 'm'), new api.InvalidInputError('m'), new api.AbortError(),
+      new api.RayUnavailableError({ address: null, problem: 'p' }),
     ];
     // Closing errors share ERR_POOL_CLOSED (a stable code) and tell what was closed by class and `closed`.
     const closing = [new api.UdfClosedError('m'), new api.ServerClosedError('m'), new api.UdfUnregisteredError('m')];
