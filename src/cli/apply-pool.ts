@@ -1,6 +1,7 @@
 // The pool of `pyudf apply`: started, then drained at the end of a run, or stopped at once after an interrupt.
+import type { BackendStats } from '../backend/backend.js';
 import { createPool, type Pool, type PoolStats } from '../pool/pool.js';
-import type { PoolOptions } from '../pool/options.js';
+import type { PoolOptions, RayPoolOptions } from '../pool/options.js';
 import { abortable, type Interrupt, settlesWithin } from './interrupt.js';
 
 /** After an interrupt: how long batches already being computed may take to finish before their workers are killed. */
@@ -9,8 +10,8 @@ export const INTERRUPT_GRACE_MS = 1_000;
 export const INTERRUPT_STOP_MS = 4_000;
 
 export class ApplyPool {
-  private starting: Promise<Pool<PoolStats>> | undefined;
-  private pool: Pool<PoolStats> | undefined;
+  private starting: Promise<Pool<BackendStats>> | undefined;
+  private pool: Pool<BackendStats> | undefined;
   private readonly forget: () => void;
 
   constructor(private readonly interrupt: Interrupt) {
@@ -19,10 +20,11 @@ export class ApplyPool {
   }
 
   /** Starts the pool; rejects with AbortError at once on an interrupt, while the pool goes on starting (for stop()). */
-  start(options: PoolOptions): Promise<Pool<PoolStats>> {
-    this.starting = createPool(options);
-    this.starting.then((pool) => { this.pool = pool; }, () => undefined);
-    return abortable(this.starting, this.interrupt.signal);
+  start(options: PoolOptions | RayPoolOptions): Promise<Pool<BackendStats>> {
+    const starting = createPool(options);
+    this.starting = starting;
+    starting.then((pool) => { this.pool = pool; }, () => undefined);
+    return abortable(starting, this.interrupt.signal);
   }
 
   /** Drains the pool's work and stops its workers; an interrupt meanwhile stops them at once instead (stop()). */
@@ -59,7 +61,10 @@ export class ApplyPool {
   }
 
   private killWorkers(): void {
-    for (const worker of this.pool?.stats().workers ?? []) {
+    const stats = this.pool?.stats();
+    // Local worker processes only: Ray's actors (maybe on other machines) are Ray's to end, at close().
+    if (stats?.backend !== 'local') return;
+    for (const worker of (stats as PoolStats).workers) {
       if (worker.state === 'dead' || worker.pid === undefined) continue;
       try {
         process.kill(worker.pid, 'SIGKILL');

@@ -2,7 +2,8 @@
 // --timeout-ms), and how they become createPool() and register() options.
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { PoolOptions } from '../pool/options.js';
+import { InvalidOptionError } from '../errors.js';
+import type { PoolOptions, RayPoolOptions } from '../pool/options.js';
 import { findPython } from '../python/find-python.js';
 import type { JsonValue, RegisterOptions } from '../udf/register-options.js';
 
@@ -16,6 +17,9 @@ export interface UdfFlags {
   readonly batchSize?: number;
   readonly timeoutMs?: number;
   readonly name?: string;
+  /** --ray [address]: true (no address) starts a local Ray. */
+  readonly ray?: string | true;
+  readonly actors?: number;
 }
 
 /** The <module.py> argument's help. */
@@ -72,14 +76,26 @@ export function addUdfFlags(command: Command): Command {
     .option('--apply <name>', 'name of the apply hook (default: apply)')
     .addOption(new Option('--batch-size <rows>', 'most rows per batch sent to a worker (default: 65536)').argParser(parsePositiveInteger))
     .addOption(new Option('--timeout-ms <ms>', 'time limit per batch; a worker past it is killed and replaced, and the batch fails (default: none)')
-      .argParser(parsePositiveInteger));
+      .argParser(parsePositiveInteger))
+    .option('--ray [address]', 'run the UDF on Ray actors: the cluster at ADDRESS (host:port of its head, or ray://host:10001), or without one a local Ray the command starts and stops')
+    .addOption(new Option('--actors <n>', 'with --ray: how many actors (default: the cluster\'s CPUs, one each)').argParser(parsePositiveInteger));
 }
 
-/** createPool() options; the interpreter is looked for near the module too (pythonFor). */
-export function poolOptions(module: string, flags: UdfFlags): PoolOptions {
+/** createPool() options, local workers or Ray actors; the interpreter is looked for near the module too (pythonFor). */
+export function poolOptions(module: string, flags: UdfFlags): PoolOptions | RayPoolOptions {
+  const python = pythonFor(module, flags.python).python;
+  if (flags.ray === undefined) {
+    if (flags.actors !== undefined) throw new InvalidOptionError('--actors', 'applies with --ray only; local workers are --workers');
+    return { ...(flags.workers === undefined ? {} : { workers: flags.workers }), python };
+  }
+  if (flags.workers !== undefined) throw new InvalidOptionError('--workers', 'with --ray, give the number of actors as --actors');
   return {
-    ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-    python: pythonFor(module, flags.python).python,
+    python,
+    backend: {
+      type: 'ray',
+      ...(flags.ray === true ? {} : { address: flags.ray }),
+      ...(flags.actors === undefined ? {} : { actors: flags.actors }),
+    },
   };
 }
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { InvalidOptionError } from '../errors.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
-import type { PoolOptions } from '../pool/options.js';
+import type { PoolOptions, RayPoolOptions } from '../pool/options.js';
 import { MAX_ARRAY_LENGTH } from '../protocol/arrow-validate.js';
 import type { BackendStats } from '../backend/backend.js';
 import type { Pool } from '../pool/pool.js';
@@ -36,7 +36,7 @@ export interface ServeOptions {
   /** The pool to register `model` on; close() leaves it open. Default: a new pool from `poolOptions`, closed by close(). */
   readonly pool?: Pool<BackendStats>;
   /** Options of the pool the server creates when `pool` is not given. Default: createPool()'s defaults. */
-  readonly poolOptions?: PoolOptions;
+  readonly poolOptions?: PoolOptions | RayPoolOptions;
   /** TCP port; 0 picks a free one (see `server.url`). Default 8000, the Open Inference Protocol's usual port. */
   readonly port?: number;
   /** Interface to listen on. Default '127.0.0.1' (this machine only); '0.0.0.0' for every interface. */
@@ -87,7 +87,7 @@ export interface ResolvedServeOptions {
   readonly repository: RepositoryOptions | undefined;
   readonly grpcPort: number | undefined;
   readonly pool: Pool<BackendStats> | undefined;
-  readonly poolOptions: PoolOptions;
+  readonly poolOptions: PoolOptions | RayPoolOptions;
   /** The name in URLs of the one model (known before it is loaded); undefined for a repository. */
   readonly modelName: string | undefined;
   readonly port: number;
