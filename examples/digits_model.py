@@ -40,7 +40,9 @@ def init(conf):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    return keras.models.load_model(conf["model_path"])
+    # register({ artifacts: { model } }) passes the model file's local path (copied to the node on Ray).
+    artifacts = conf.get("artifacts") or {}
+    return keras.models.load_model(artifacts.get("model") or conf["model_path"])
 
 
 def apply(model, batch: pa.RecordBatch) -> dict:

@@ -1,15 +1,14 @@
 // Shared test fixtures: the project's Python, pools that are always closed, and process checks.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, inject } from 'vitest';
 import { createPool, type Pool, type PoolOptions, type PoolStats, type RayBackendStats, type RayPoolOptions } from '../src/index.js';
+import { isAlive, isRunning, PYTHON, ROOT, waitFor } from './processes.js';
+import { RAY_TEST_ENV } from './ray-cluster.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+export { isAlive, isRunning, PYTHON, ROOT, waitFor } from './processes.js';
+export { RAY_TEST_ENV, type RayCluster, startRayCluster } from './ray-cluster.js';
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const fixture = (name: string): string => path.join(FIXTURES, name);
 
@@ -44,8 +43,11 @@ afterEach(async () => {
   }
 });
 
-/** Process ids of a local pool's live workers. */
-export function workerPids(pool: Pool<PoolStats>): number[] {
+/** What stats() reports on either backend. */
+export type AnyPoolStats = PoolStats | RayBackendStats;
+
+/** Process ids of a pool's live workers (a Ray pool's actors on this machine). */
+export function workerPids(pool: Pool<AnyPoolStats>): number[] {
   return pool.stats().workers.filter((w) => w.state !== 'dead').flatMap((w) => w.pid ?? []);
 }
 
@@ -63,32 +65,6 @@ afterAll(() => {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** True while a process runs: a zombie (exited, not yet reaped by its parent) does not count. */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return isAlive(pid) && process.platform !== 'linux';
-  }
-}
 
 /**
  * Starts a Ray pool like startPool() does a local one; closed after each test, and the test fails if
@@ -112,121 +88,28 @@ afterEach(async () => {
   }
 });
 
-/** A Ray cluster of this test file's own on loopback: ray.cluster_utils.Cluster in a Python process we start. */
-export interface RayCluster {
-  /** `127.0.0.1:<port>` of its head (GCS). */
-  readonly address: string;
-  /** Every process of every node, as Ray reports them. */
-  readonly pids: readonly number[];
-  readonly nodeIds: readonly string[];
-  /** Adds a node of `cpus` CPUs (and custom `resources`) on this machine. */
-  addNode(cpus: number, resources?: Readonly<Record<string, number>>): Promise<void>;
-  /** Stops every node (the cluster is lost); `start()` brings a new one up at the same address. */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  /** Stops it all and kills, by pid, whatever of it is still running. */
-  close(): Promise<void>;
+/** Where a test parametrised over backends runs its pools. */
+export type BackendName = 'local' | 'ray';
+export const BACKENDS: readonly BackendName[] = ['local', 'ray'];
+
+/**
+ * startPool() on `backend`: local worker processes, or as many Ray actors (`workers`, default 2) spread
+ * over the two nodes of the run's shared Ray (test/ray-global.ts), each asking Ray for a quarter CPU.
+ */
+export async function startPoolOn(backend: BackendName, options: PoolOptions = {}, logs: CapturedLog[] = []): Promise<Pool<AnyPoolStats>> {
+  if (backend === 'local') return startPool(options, logs);
+  const { workers = 2, env, backend: _local, ...rest } = options;
+  for (const key of ['sharedMemoryMinBytes', 'memoryLimitMb', 'stderrTailLines', 'threadsPerWorker'] as const) {
+    if (key in rest) throw new Error(`startPoolOn: ${key} is an option of local workers only`);
+  }
+  const pool = await startRayPool({
+    ...rest,
+    env: { ...RAY_TEST_ENV, ...env },
+    backend: { type: 'ray', address: inject('rayAddress'), actors: workers, actorOptions: { num_cpus: 0.25, scheduling_strategy: 'SPREAD' } },
+  }, logs);
+  // Every scenario with two or more actors runs across both nodes: a test that passes here passes on a cluster.
+  const nodes = new Set(pool.stats().workers.map((w) => w.nodeId));
+  if (workers >= 2 && nodes.size !== 2) throw new Error(`startPoolOn: SPREAD placed ${workers} actors on ${nodes.size} node(s) of 2`);
+  return pool;
 }
 
-/** Environment that keeps a test's Ray on loopback and without token authentication (nothing else can reach it). */
-export const RAY_TEST_ENV: Readonly<Record<string, string>> = { RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER: '0', RAY_AUTH_MODE: 'disabled', RAY_USAGE_STATS_ENABLED: '0' };
-
-const RAY_CLUSTER = String.raw`
-import json, os, socket, sys
-from ray.cluster_utils import Cluster
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-port = free_port()
-cpus = int(sys.argv[1])
-cluster = None
-
-def nodes():
-    return [cluster.head_node, *cluster.worker_nodes]
-
-def report(**extra):
-    pids = sorted(i.process.pid for n in nodes() for infos in n.all_processes.values() for i in infos if i.process)
-    print(json.dumps({"address": cluster.address, "pids": pids, "nodes": [n.node_id for n in nodes()], **extra}), flush=True)
-
-def start():
-    global cluster
-    cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": cpus, "gcs_server_port": port, "include_dashboard": False, "node_ip_address": "127.0.0.1",
-        "ray_client_server_port": free_port(), "object_store_memory": 200 * 1024 * 1024,
-    })
-    report()
-
-start()
-for line in sys.stdin:
-    command = line.split()
-    if command[0] == "add":
-        cluster.add_node(num_cpus=int(command[1]), resources=json.loads(command[2]), node_ip_address="127.0.0.1",
-                         object_store_memory=200 * 1024 * 1024)
-        cluster.wait_for_nodes()
-        report()
-    elif command[0] == "stop":
-        report(stopping=True)
-        cluster.shutdown()
-        print(json.dumps({"stopped": True}), flush=True)
-    elif command[0] == "start":
-        start()
-cluster.shutdown()
-`;
-
-export async function startRayCluster(cpus: number): Promise<RayCluster> {
-  const child = spawn(PYTHON, ['-c', RAY_CLUSTER, String(cpus)], { env: { ...process.env, ...RAY_TEST_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr }).on('line', (line) => { stderr.push(line); if (stderr.length > 40) stderr.shift(); });
-  const replies: Record<string, unknown>[] = [];
-  const waiting: (() => void)[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (!line.startsWith('{')) return;
-    replies.push(JSON.parse(line) as Record<string, unknown>);
-    waiting.shift()?.();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const everPids = new Set<number>();
-  const next = async (what: string): Promise<Record<string, unknown>> => {
-    if (!replies.length) {
-      const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Ray test cluster: no ${what} within 60 s\n${stderr.join('\n')}`)), 60_000).unref());
-      await Promise.race([new Promise<void>((resolve) => waiting.push(resolve)), timer, exited.then(() => { throw new Error(`Ray test cluster exited\n${stderr.join('\n')}`); })]);
-    }
-    const reply = replies.shift()!;
-    for (const pid of (reply['pids'] as number[] | undefined) ?? []) everPids.add(pid);
-    return reply;
-  };
-  let state = await next('start');
-  const cluster: RayCluster = {
-    get address() { return String(state['address']); },
-    get pids() { return state['pids'] as number[]; },
-    get nodeIds() { return state['nodes'] as string[]; },
-    async addNode(nodeCpus, resources = {}) {
-      child.stdin.write(`add ${nodeCpus} ${JSON.stringify(resources)}\n`);
-      state = await next('new node');
-    },
-    async stop() {
-      child.stdin.write('stop\n');
-      await next('stopping');
-      await next('stop');
-      // What shutdown() left running is killed, as a lost machine would lose it.
-      for (const pid of everPids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-    },
-    async start() {
-      child.stdin.write('start\n');
-      state = await next('restart');
-    },
-    async close() {
-      child.stdin.end();
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-      for (const pid of everPids) {
-        if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-      }
-      await waitFor(() => ![...everPids].some(isRunning), 10_000, 'the Ray test cluster\'s processes to end');
-    },
-  };
-  return cluster;
-}

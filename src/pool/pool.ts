@@ -101,7 +101,7 @@ export class Pool<S extends BackendStats = LocalBackendStats> implements AsyncDi
    */
   close(): Promise<void> {
     if (!this.closed) {
-      for (const udf of this.udfs) udf.flush();
+      for (const udf of this.udfs) udf.poolClosing();
       this.closed = this.backend.close();
     }
     return this.closed;

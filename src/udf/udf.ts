@@ -1,7 +1,7 @@
 // A registered UDF: splits input into batches, runs them on the backend, checks and reassembles results.
 import type { Duplex } from 'node:stream';
 import { RecordBatch, type Schema, Table, type TypeMap } from 'apache-arrow';
-import { AbortError, InvalidInputError, RowCountError, UdfClosedError } from '../errors.js';
+import { AbortError, InvalidInputError, PoolClosedError, RowCountError, UdfClosedError } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { BatchTask } from '../backend/batch-task.js';
 import { positiveInteger } from '../validate.js';
@@ -39,6 +39,8 @@ export interface BatchEvent {
 /** A UDF registered on a pool. `apply` keeps row order; `close()` frees its state in the workers. */
 export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> implements AsyncDisposable {
   private closed = false;
+  /** Set once the pool closes: new calls are refused at once rather than queued for a batch that would wait maxDelayMs to fail. */
+  private poolClosed = false;
   private readonly running = new Set<Promise<unknown>>();
   private readonly observers = new Set<(event: BatchEvent) => void>();
   private readonly batcher: MicroBatcher;
@@ -113,7 +115,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
    */
   call(row: RowOf<In>, options: CallOptions = {}): Promise<RowOf<Out>> {
     return this.track(rejectOnThrow(() => {
-      this.assertOpen();
+      this.assertAcceptingCalls();
       return this.batcher.callRow(row as Row, options.signal);
     })) as Promise<RowOf<Out>>;
   }
@@ -121,7 +123,7 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
   /** Like `apply`, but coalesced with concurrent `call`/`callTable` callers into shared batches. */
   callTable<I extends In = In>(input: Table<I> | RecordBatch<I>, options: CallOptions = {}): Promise<Table<Out>> {
     return this.track(rejectOnThrow(() => {
-      this.assertOpen();
+      this.assertAcceptingCalls();
       const table = toTable(input as unknown as Table | RecordBatch);
       if (this.settings.input) checkSchema(this.settings.input, table.schema, 'input', this.name, !this.settings.keepDictionaries);
       return this.batcher.callTable(table, options.signal);
@@ -134,9 +136,10 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
     return () => this.observers.delete(listener);
   }
 
-  /** @internal Sends the rows `call()` and `callTable()` gathered, now: the pool is closing and drains them. */
-  flush(): void {
+  /** @internal The pool is closing: sends the rows `call()` and `callTable()` gathered now, and refuses new work. */
+  poolClosing(): void {
     this.batcher.flush();
+    this.poolClosed = true;
   }
 
   /** Waits for running calls, then unregisters the UDF and frees its state in every worker. */
@@ -155,6 +158,12 @@ export class Udf<In extends TypeMap = TypeMap, Out extends TypeMap = TypeMap> im
 
   private assertOpen(): void {
     if (this.closed) throw new UdfClosedError(`UDF "${this.name}" is closed; register it again to use it`);
+  }
+
+  /** assertOpen() for a row bound for the micro-batcher, which would hold it maxDelayMs before the closed pool refused it. */
+  private assertAcceptingCalls(): void {
+    this.assertOpen();
+    if (this.poolClosed) throw new PoolClosedError('the pool is closed; create a new pool to run more work');
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

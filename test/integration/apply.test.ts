@@ -3,14 +3,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { AbortError, PythonError, type Pool, UdfClosedError } from '../../src/index.js';
-import { fixture, startPool, tempDir, waitFor, workerPids } from '../helpers.js';
+import { AbortError, PythonError, UdfClosedError } from '../../src/index.js';
+import { BACKENDS, fixture, startPoolOn, tempDir, waitFor, workerPids } from '../helpers.js';
 
 const range = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
 
-describe('apply', () => {
+describe.each(BACKENDS)('apply (%s)', (backend) => {
   it('runs renamed hooks with conf, spreads batches over both workers and keeps row order', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 3 }, batchSize: 100 });
     const out = await udf.apply(tableFromArrays({ x: range(10_000) }));
     expect(out.numRows).toBe(10_000);
@@ -20,7 +20,7 @@ describe('apply', () => {
   });
 
   it('sends the next batch while a worker computes the current one, bounded by maxInFlightPerWorker', async () => {
-    const pool = await startPool({ workers: 1, maxInFlightPerWorker: 2 });
+    const pool = await startPoolOn(backend, { workers: 1, maxInFlightPerWorker: 2 });
     const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 0.5 }, batchSize: 1 });
     const running = udf.apply(tableFromArrays({ x: range(4) }));
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -30,7 +30,7 @@ describe('apply', () => {
   });
 
   it('aborts a call by AbortSignal: queued batches are dropped and the pool keeps serving', async () => {
-    const pool = await startPool({ workers: 1, maxInFlightPerWorker: 1 });
+    const pool = await startPoolOn(backend, { workers: 1, maxInFlightPerWorker: 1 });
     const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 0.3 }, batchSize: 1 });
     const controller = new AbortController();
     const running = udf.apply(tableFromArrays({ x: range(20) }), { signal: controller.signal });
@@ -43,7 +43,7 @@ describe('apply', () => {
   });
 
   it('rejects apply() and stream() with AbortError for a signal aborted before the call, whatever its reason', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ module: fixture('identity.py') });
     const input = tableFromArrays({ x: range(3) });
     for (const reason of [undefined, 'stop', new Error('stop')]) {
@@ -58,7 +58,7 @@ describe('apply', () => {
 
   it('calls init exactly once per worker, however many batches follow', async () => {
     const log = path.join(tempDir('init'), 'inits');
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('counting_init.py'), conf: { log }, batchSize: 10 });
     for (let i = 0; i < 3; i++) await udf.apply(tableFromArrays({ x: range(100) }));
     const pids = readFileSync(log, 'utf8').trim().split('\n').map(Number).sort();
@@ -66,7 +66,7 @@ describe('apply', () => {
   });
 
   it('hands the caller result columns that view the received message, without a copy', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ module: fixture('identity.py') });
     const n = 100_000;
     const out = await udf.apply(tableFromArrays({ a: range(n), b: range(n) }));
@@ -78,7 +78,7 @@ describe('apply', () => {
   });
 
   it('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const relative = path.relative(process.cwd(), fixture('identity.py'));
     const fromFile = await pool.register({ module: relative });
     const inline = await pool.register({ code: 'def apply(state, batch):\n    return {"z": batch.column("x")}\n' });
@@ -88,7 +88,7 @@ describe('apply', () => {
   });
 
   it('accepts RecordBatch, Table, DataFrame and dict results, and rejects anything else by name', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const input = tableFromArrays({ x: new Float64Array([1, 2, 3]) });
     for (const kind of ['dict', 'dataframe', 'table']) {
       const udf = await pool.register({ module: fixture('returns.py'), conf: { kind } });
@@ -105,7 +105,7 @@ describe('apply', () => {
   });
 
   it('returns a zero-row result with the output schema for a zero-row input', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 2 } });
     const empty = new Table(new Schema([new Field('x', new Float64(), true)]));
     const out = await udf.apply(empty);
@@ -114,7 +114,7 @@ describe('apply', () => {
   });
 
   it('splits by maxBatchBytes as well as by rows', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     // 8 bytes per row and a 800-byte bound: 100 rows per batch, so 1000 rows make 10 calls.
     const udf = await pool.register({
       code: 'import pyarrow as pa\ndef apply(state, batch):\n    return {"n": pa.array([batch.num_rows] * batch.num_rows, pa.int64())}\n',
@@ -127,7 +127,7 @@ describe('apply', () => {
 
   it('serves several UDFs at once and close() frees one UDF\'s state in every worker', async () => {
     const dir = tempDir('free');
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const freeable = await pool.register({ module: fixture('freeable.py'), conf: { marker: path.join(dir, 'freed') } });
     const scale = await pool.register({ module: fixture('scale.py'), init: 'load', apply: 'predict', conf: { k: 2 } });
     const input = tableFromArrays({ x: range(4) });
@@ -143,7 +143,7 @@ describe('apply', () => {
   });
 
   it('rejects new work after the pool is closed, with PoolClosedError', async () => {
-    const pool: Pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ module: fixture('identity.py') });
     await pool.close();
     await expect(udf.apply(tableFromArrays({ x: range(1) }))).rejects.toMatchObject({ name: 'PoolClosedError', closed: 'pool' });
@@ -151,7 +151,7 @@ describe('apply', () => {
   });
 
   it('is typed by the declared schemas', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const input = new Schema([new Field('x', new Float64(), true)]);
     const output = new Schema([new Field('y', new Float64(), true), new Field('pid', new Int64(), true)]);
     const udf = await pool.register<{ x: Float64 }, { y: Float64; pid: Int64 }>({

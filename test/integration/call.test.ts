@@ -2,13 +2,13 @@
 import { Field, Int32, Schema, Utf8, tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { AbortError, PythonError, type BatchEvent } from '../../src/index.js';
-import { fixture, startPool } from '../helpers.js';
+import { BACKENDS, fixture, startPoolOn } from '../helpers.js';
 
 const double = 'import pyarrow.compute as pc\ndef apply(state, batch):\n    return {"y": pc.multiply(batch.column("x"), 2), "x": batch.column("x")}\n';
 
-describe('call', () => {
+describe.each(BACKENDS)('call (%s)', (backend) => {
   it('coalesces 10,000 concurrent calls into a handful of round trips, each caller getting its own row', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ code: double, maxBatchRows: 1024 });
     const batches: BatchEvent[] = [];
     udf.observe((event) => batches.push(event));
@@ -19,16 +19,18 @@ describe('call', () => {
   });
 
   it('drains calls still waiting in a micro-batch when the pool closes, instead of failing them', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ code: double, maxDelayMs: 60_000, maxBatchRows: 1_000_000 });
     const calls = Array.from({ length: 100 }, (_, i) => udf.call({ x: i }));
     await pool.close();
     expect((await Promise.all(calls)).map((row) => row['y'])).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
+    // Refused at once, not after the 60 s maxDelayMs of a micro-batch no closed pool will run (this test's timeout is 30 s).
     await expect(udf.call({ x: 1 })).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', closed: 'pool' });
-  });
+    await expect(udf.callTable(tableFromArrays({ x: Float64Array.from([1]) }))).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', closed: 'pool' });
+  }, 30_000);
 
   it('sends a lone call after maxDelayMs as a batch of one, without waiting for maxBatchRows', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ code: double, maxDelayMs: 5, maxBatchRows: 1_000_000 });
     const batches: BatchEvent[] = [];
     udf.observe((event) => batches.push(event));
@@ -37,7 +39,7 @@ describe('call', () => {
   });
 
   it('fails only the caller whose row makes Python raise; the rest of its batch succeeds', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('failing.py') });
     const outcomes = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => udf.call({ x: i === 123 ? -1 : i })));
     const rejected = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [i] : []));
@@ -49,7 +51,7 @@ describe('call', () => {
   });
 
   it('aborts a waiting call by AbortSignal without disturbing the others in its batch', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ code: double, maxDelayMs: 200, maxBatchRows: 1_000 });
     const batches: BatchEvent[] = [];
     udf.observe((event) => batches.push(event));
@@ -63,7 +65,7 @@ describe('call', () => {
   });
 
   it('builds rows with the declared input schema, and returns nested values as plain arrays and objects', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const input = new Schema([new Field('n', new Int32(), true), new Field('s', new Utf8(), true)]);
     const udf = await pool.register({
       code: 'import pyarrow as pa\ndef apply(state, batch):\n'
@@ -77,7 +79,7 @@ describe('call', () => {
   });
 
   it('coalesces concurrent callTable() requests and hands each its own slice', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ code: double });
     const batches: BatchEvent[] = [];
     udf.observe((event) => batches.push(event));

@@ -7,7 +7,7 @@ import {
 } from 'apache-arrow';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, PYTHON, ROOT, startPool } from '../helpers.js';
+import { BACKENDS, fixture, PYTHON, ROOT, startPoolOn } from '../helpers.js';
 
 const ROWS = 1797;
 const CLASSES = 10;
@@ -45,10 +45,10 @@ describe('keras digits model', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('predicts every digit exactly as model.predict does, batched over two workers', async () => {
-    const pool = await startPool({ workers: 2 });
+  it.each(BACKENDS)('predicts every digit exactly as model.predict does, batched over two %s workers, the model sent as an artifact', async (backend) => {
+    const pool = await startPoolOn(backend, { workers: 2 });
     // batchSize 256: 8 batches (7 x 256 + 5), spread over both workers.
-    const udf = await pool.register({ module: UDF_MODULE, conf: { model_path: MODEL }, batchSize: 256 });
+    const udf = await pool.register({ module: UDF_MODULE, artifacts: { model: MODEL }, batchSize: 256 });
     const out = await udf.apply(expected.select(['pixels']));
 
     expect(out.numRows).toBe(ROWS);

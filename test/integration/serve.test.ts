@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterOptions } from '../../src/index.js';
 import { type ModelServer, type ServeOptions, createServer, installSignalHandlers } from '../../src/serve/index.js';
-import { fixture, isAlive, PYTHON, startPool, waitFor, workerPids } from '../helpers.js';
+import { BACKENDS, type BackendName, fixture, isAlive, PYTHON, startPoolOn, waitFor, workerPids } from '../helpers.js';
 
 const item = (type: Float32 | Float64 | FixedSizeList): Field => new Field('item', type, true);
 const MODEL: RegisterOptions = {
@@ -25,8 +25,8 @@ const servers = new Set<ModelServer>();
 const logs: string[] = [];
 
 /** A server on a free port with a quiet logger; closed after each test. */
-async function serve(options: Partial<ServeOptions> = {}): Promise<{ server: ModelServer; url: string }> {
-  const pool = options.pool ?? (options.poolOptions ? undefined : await startPool({ workers: 2 }));
+async function serve(backend: BackendName, options: Partial<ServeOptions> = {}): Promise<{ server: ModelServer; url: string }> {
+  const pool = options.pool ?? (options.poolOptions ? undefined : await startPoolOn(backend, { workers: 2 }));
   const server = createServer({
     model: MODEL, port: 0, logger: (line) => logs.push(line), ...(pool ? { pool } : {}), ...options,
   });
@@ -72,9 +72,9 @@ function rawPost(url: string, chunks: Buffer[]): Promise<{ status: number; body:
 const post = (url: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`${url}/v2/models/serve_model/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 
-describe('serve: Open Inference Protocol', () => {
+describe.each(BACKENDS)('serve: Open Inference Protocol (%s)', (backend) => {
   it('answers NVIDIA tritonclient.http with its default settings: health, metadata, binary and JSON tensors', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const run = await execa(PYTHON, [fixture('oip_client.py'), url.replace('http://', ''), 'serve_model'], { reject: false });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
@@ -98,7 +98,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('takes and returns a raw Arrow IPC stream, and refuses one that differs from the declared inputs', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const x = makeVector(makeData({
       type: MODEL.input!.fields[0]!.type as FixedSizeList, length: 2, nullCount: 0,
       child: makeData({ type: new Float32(), length: 8, nullCount: 0, data: new Float32Array([1, 2, 3, 4, -5, -6, -7, -8]) }),
@@ -127,7 +127,7 @@ describe('serve: Open Inference Protocol', () => {
     ['no inputs', '{"inputs": []}', /"inputs" must be a non-empty array/],
     ['unknown output', inferBody([[1, 2, 3, 4]], ['a'], { outputs: [{ name: 'z' }] }), /unknown output "z"; the model returns "y", "label", "grid"/],
   ])('answers a request with %s with 400 and a JSON error saying what is wrong', async (_, body, message) => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const response = await post(url, body);
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/json');
@@ -135,7 +135,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('answers unknown models and paths with 404, wrong methods with 405, and echoes the request id', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const unknown = await fetch(`${url}/v2/models/other/infer`, { method: 'POST', body: inferBody([[1, 2, 3, 4]], ['a']) });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: 'no model named "other"; this server serves "serve_model"' });
@@ -150,7 +150,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('refuses a body over maxBodyBytes with 413 without buffering it, and keeps serving', async () => {
-    const { url } = await serve({ maxBodyBytes: 4096 });
+    const { url } = await serve(backend, { maxBodyBytes: 4096 });
     // Over Content-Length: refused from the headers alone, even though the client is still sending 16 MiB.
     const big = inferBody(Array.from({ length: 400_000 }, () => [1, 2, 3, 4]), []);
     const response = await post(url, big);
@@ -163,7 +163,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('answers a Python error with 500 and no traceback, and logs the traceback with the request id', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const response = await post(url, inferBody([[1, 2, 3, 4]], ['boom']));
     expect(response.status).toBe(500);
     const requestId = response.headers.get('x-request-id')!;
@@ -173,7 +173,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('is live while the model loads and ready only once it is, and while a worker serves it', async () => {
-    const pool = await startPool({ workers: 1 });
+    const pool = await startPoolOn(backend, { workers: 1 });
     const server = createServer({ model: { ...MODEL, conf: { init_seconds: 1 } }, pool, port: 0, logger: (line) => logs.push(line) });
     servers.add(server);
     const listening = server.listen();
@@ -204,7 +204,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('shares the micro-batcher between concurrent requests: 200 one-row requests, all right, in fewer batches', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const rows = Array.from({ length: 200 }, (_, i) => [i, 1, 2, -i * 2]);
     const replies = await Promise.all(rows.map(async (row, i) => {
       const response = await post(url, inferBody([row], [`t${i}`], { id: String(i) }));
@@ -223,14 +223,14 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('fails only the request whose rows raise when requests share a batch', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     const [good, bad] = await Promise.all([post(url, inferBody([[1, 1, 1, 1]], ['fine'])), post(url, inferBody([[1, 1, 1, 1]], ['boom']))]);
     expect(good.status).toBe(200);
     expect(bad.status).toBe(500);
   });
 
   it('serves Prometheus metrics: requests by code, latency, batch sizes, queue depth, workers, restarts', async () => {
-    const { url } = await serve();
+    const { url } = await serve(backend);
     await post(url, inferBody([[1, 2, 3, 4], [5, 6, 7, 8]], ['a', 'b']));
     await post(url, inferBody([[1, 2, 3, 4]], ['boom']));
     await post(url, '{');
@@ -253,7 +253,7 @@ describe('serve: Open Inference Protocol', () => {
   });
 
   it('close() lets an in-flight request finish with 200, refuses new connections, then resolves', async () => {
-    const { server, url } = await serve();
+    const { server, url } = await serve(backend);
     const slow = post(url, inferBody([[1, 1, 1, 1]], ['slow']));
     await new Promise((resolve) => setTimeout(resolve, 200));
     let closed = false;
@@ -268,8 +268,12 @@ describe('serve: Open Inference Protocol', () => {
     expect(closed).toBe(true);
   });
 
+});
+
+// Signals reach the server, whichever backend its pool runs on: tested once, on local workers.
+describe('serve: signals', () => {
   it('on SIGTERM drains in-flight requests, then stops the workers of the pool it created', async () => {
-    const { server, url } = await serve({ poolOptions: { python: PYTHON, workers: 2, logger: () => undefined } });
+    const { server, url } = await serve('local', { poolOptions: { python: PYTHON, workers: 2, logger: () => undefined } });
     const workers = childPythons();
     expect(workers).toHaveLength(2);
     const uninstall = installSignalHandlers(server, { exit: false, logger: (line) => logs.push(line) });

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { RecordBatch, Table, tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { PythonError } from '../../src/index.js';
-import { fixture, startPool } from '../helpers.js';
+import { BACKENDS, fixture, startPoolOn } from '../helpers.js';
 
 const batchOf = (...values: number[]) => tableFromArrays({ x: Float64Array.from(values) }).batches[0]!;
 const xs = (batches: RecordBatch[]) => batches.flatMap((b) => Array.from(b.getChild('x')!.toArray() as Float64Array));
@@ -15,9 +15,9 @@ async function collect(stream: AsyncIterable<RecordBatch>): Promise<RecordBatch[
   return out;
 }
 
-describe('stream', () => {
+describe.each(BACKENDS)('stream (%s)', (backend) => {
   it('yields results in input order from batches, tables and row objects, from any kind of source', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('identity.py') });
     async function* mixed() {
       yield batchOf(1, 2);
@@ -33,7 +33,7 @@ describe('stream', () => {
   });
 
   it('pulls from the source only as the consumer consumes (backpressure)', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('identity.py') });
     let pulled = 0;
     async function* counted() {
@@ -53,7 +53,7 @@ describe('stream', () => {
   });
 
   it('streams 2 GB through an identity UDF while the Node process grows by less than 300 MB', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('identity.py') });
     const rowsPerBatch = 1 << 20; // 8 MiB of float64 per batch
     const batches = 256; // 2 GiB in all
@@ -77,12 +77,12 @@ describe('stream', () => {
     expect(rows).toBe(rowsPerBatch * batches);
     expect(misplaced).toBe(0);
     const growthMb = (peak - before) / 2 ** 20;
-    console.log(`2 GiB streamed; Node RSS grew by ${growthMb.toFixed(0)} MiB`);
+    console.log(`${backend}: 2 GiB streamed; Node RSS grew by ${growthMb.toFixed(0)} MiB`);
     expect(growthMb).toBeLessThan(300);
   });
 
   it('rejects with the failing batch\'s index and stops the source', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('failing.py') });
     let pulled = 0;
     let closed = false;
@@ -104,7 +104,7 @@ describe('stream', () => {
   });
 
   it('works as a Web TransformStream', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('identity.py') });
     let i = 0;
     const input = new ReadableStream<RecordBatch | Record<string, number>>({
@@ -120,7 +120,7 @@ describe('stream', () => {
   });
 
   it('works as a Node transform in stream.pipeline', async () => {
-    const pool = await startPool({ workers: 2 });
+    const pool = await startPoolOn(backend, { workers: 2 });
     const udf = await pool.register({ module: fixture('identity.py') });
     const out: RecordBatch[] = [];
     await pipeline(
