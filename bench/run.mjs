@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [-- --only identity,keras]: runs the workloads, each in its own process,
-// prints one table of medians and ratios plus the targets of issue 4, writes bench/results/latest.json
+// prints one table of medians and ratios plus the targets of issues 4 and 12, writes bench/results/latest.json
 // and draws the chart (bench/chart.svg after a full run; bench/results/chart-quick.svg after --quick).
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { renderChart } from './lib/chart.mjs';
 import { waitForIdle } from './lib/idle.mjs';
 import { evaluateTargets, resultTable, targetLines } from './lib/report.mjs';
 
-const WORKLOADS = ['identity', 'large-table', 'body-path', 'keras', 'cpu-bound', 'concurrent-calls', 'serve', 'memory'];
+const WORKLOADS = ['identity', 'large-table', 'body-path', 'keras', 'cpu-bound', 'concurrent-calls', 'serve', 'memory', 'ray'];
 const USAGE = `usage: node bench/run.mjs [--quick] [--only ${WORKLOADS.join(',')}] [--chart FILE]`;
 
 const args = parseArgs();
@@ -20,9 +20,9 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
-// TensorFlow takes ~10 s to start in each of three processes: --quick leaves Keras to the full run
-// (or to --quick --only keras).
-const QUICK_SKIPS = ['keras'];
+// TensorFlow takes ~10 s to start in each of three processes, and Ray ~15 s: --quick leaves them to the
+// full run (or to --quick --only keras,ray).
+const QUICK_SKIPS = ['keras', 'ray'];
 const selected = args.only ?? (args.quick ? WORKLOADS.filter((w) => !QUICK_SKIPS.includes(w)) : WORKLOADS);
 const unknown = selected.filter((w) => !WORKLOADS.includes(w));
 if (unknown.length) throw new Error(`unknown workload ${unknown.join(', ')}; ${USAGE}`);
@@ -88,7 +88,7 @@ const seconds = (performance.now() - started) / 1000;
 console.log(`\npyudf benchmarks${args.quick ? ' (--quick)' : ''}: ${meta.cpus} × ${meta.cpu}, Node ${meta.node}, Python ${meta.python}; ${seconds.toFixed(0)} s\n`);
 console.log(resultTable(workloads));
 console.log('\npyudf ÷ this: the reference row\'s rows/s over this row\'s, at the same rows/call (> 1: pyudf is faster).');
-console.log('\ntargets (issue 4, same run):');
+console.log('\ntargets (issues 4 and 12, same run):');
 console.log(targetLines(targets));
 
 const resultsDir = path.join(BENCH_DIR, 'results');

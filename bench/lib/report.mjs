@@ -1,5 +1,6 @@
 // The one table of medians and ratios, and the issue's targets as PASS/MISS lines.
 import { count, duration, mib, rate, ratio, textTable } from './format.mjs';
+import { describeRatio, SPREAD_WARNING } from './rounds.mjs';
 
 /** Table rows: each system against its workload's reference at the same rows per call. */
 export function resultTable(workloads) {
@@ -24,7 +25,7 @@ const find = (workloads, workload, system, rowsPerCall) => {
 };
 
 /**
- * The targets of issue 4, each `{ id, pass (true, false, or null when not measured), text }`.
+ * The targets of issues 4 and 12, each `{ id, pass (true, false, or null when not measured), text }`.
  * Ratios are of rows/s unless the target is about time.
  */
 export function evaluateTargets(workloads, { quick }) {
@@ -115,8 +116,21 @@ export function evaluateTargets(workloads, { quick }) {
         `shared-memory results: ${what} ${ratio(speedup(files, socket))} the rows/s of the socket path (${rate(files?.rowsPerSec)} vs ${rate(socket?.rowsPerSec)}, fresh processes each; copies per batch: protocol.md section 7)`);
     }
   }
+  {
+    const ray = workloads.find((w) => w.workload === 'ray');
+    if (!ray) add('12', null, `Ray actors against local workers: not measured${quick ? ' (--quick skips it; --quick --only ray runs it)' : ''}`);
+    for (const c of ray?.comparisons ?? []) {
+      add('12', c.ok ? c.ratio.median >= RAY_TARGET : null,
+        `Ray: ${c.what} on 2 Ray actors = ${describeRatio(c.ratio, ratio)} the rows/s of 2 local workers, alternating rounds (target ≥ ${RAY_TARGET.toFixed(2)}×)${spreadNote(c.ratio)}`);
+    }
+  }
   return targets;
 }
+
+/** Ray ≥ this × local workers' rows/s (issue 12). */
+const RAY_TARGET = 0.7;
+
+const spreadNote = (r) => (r.spread > SPREAD_WARNING ? ` WARNING: spread ±${(r.spread * 100).toFixed(0)}% > ±${SPREAD_WARNING * 100}%, the machine was busy: rerun` : '');
 
 export function targetLines(targets) {
   return targets.map((t) => `${t.pass === true ? 'PASS' : t.pass === false ? 'MISS' : 'INFO'}  ${t.id}. ${t.text}`).join('\n');

@@ -53,6 +53,16 @@ describe('a pool on Ray', () => {
     }
   });
 
+  it('gives each actor as many numeric-library threads as the CPUs Ray reserves for it', async () => {
+    const udf = await pool.register({ module: fixture('chatty.py'), conf: {} });
+    const out = await udf.apply(tableFromArrays({ x: int64s(4) }));
+    // num_cpus: 1, so TensorFlow's pool is 1 thread, not one per core of the node.
+    for (const name of ['OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS']) {
+      expect(new Set(out.getChild(name)!.toArray() as string[])).toEqual(new Set(['1']));
+    }
+    await udf.close();
+  });
+
   it('streams, calls row by row, and never takes a long apply for a dead actor', async () => {
     const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 0 } });
     const batches = [0, 1, 2].map((i) => tableFromArrays({ x: Float64Array.of(i, i + 0.5) }));
