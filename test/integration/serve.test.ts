@@ -119,49 +119,6 @@ describe.each(BACKENDS)('serve: Open Inference Protocol (%s)', (backend) => {
     expect(garbage.status).toBe(400);
   });
 
-  it.each([
-    ['bad shape', inferBody([[1, 2, 3, 4]], ['a']).replace('"shape":[1,4]', '"shape":[2,4]'), /input "x" has 4 values; shape \[2, 4\] needs 8/],
-    ['unknown input', inferBody([[1, 2, 3, 4]], ['a']).replace('"name":"tag"', '"name":"tags"'), /unknown input "tags"; the model takes "x", "tag"/],
-    ['wrong datatype', inferBody([[1, 2, 3, 4]], ['a']).replace('"FP32"', '"FP64"'), /input "x" is FP64 \[1, 4\]; the model takes FP32 \[-1, 4\]/],
-    ['bad JSON', '{"inputs": [', /the request body is not valid JSON/],
-    ['no inputs', '{"inputs": []}', /"inputs" must be a non-empty array/],
-    ['unknown output', inferBody([[1, 2, 3, 4]], ['a'], { outputs: [{ name: 'z' }] }), /unknown output "z"; the model returns "y", "label", "grid"/],
-  ])('answers a request with %s with 400 and a JSON error saying what is wrong', async (_, body, message) => {
-    const { url } = await serve(backend);
-    const response = await post(url, body);
-    expect(response.status).toBe(400);
-    expect(response.headers.get('content-type')).toBe('application/json');
-    expect((await response.json() as { error: string }).error).toMatch(message);
-  });
-
-  it('answers unknown models and paths with 404, wrong methods with 405, and echoes the request id', async () => {
-    const { url } = await serve(backend);
-    const unknown = await fetch(`${url}/v2/models/other/infer`, { method: 'POST', body: inferBody([[1, 2, 3, 4]], ['a']) });
-    expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toEqual({ error: 'no model named "other"; this server serves "serve_model"' });
-    expect((await fetch(`${url}/v2/models/other`)).status).toBe(404);
-    expect((await fetch(`${url}/v3`)).status).toBe(404);
-    const wrongMethod = await fetch(`${url}/v2/models/serve_model/infer`);
-    expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('POST');
-    const ok = await post(url, inferBody([[1, 2, 3, 4]], ['a'], { id: 'my-id' }));
-    expect(await ok.json()).toMatchObject({ id: 'my-id', model_name: 'serve_model' });
-    expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it('refuses a body over maxBodyBytes with 413 without buffering it, and keeps serving', async () => {
-    const { url } = await serve(backend, { maxBodyBytes: 4096 });
-    // Over Content-Length: refused from the headers alone, even though the client is still sending 16 MiB.
-    const big = inferBody(Array.from({ length: 400_000 }, () => [1, 2, 3, 4]), []);
-    const response = await post(url, big);
-    expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ error: 'the request body is larger than the server\'s limit of 4096 bytes (maxBodyBytes)' });
-    // Chunked (no Content-Length): refused once the bytes received pass the limit.
-    const chunked = await rawPost(url, [Buffer.alloc(3000, 32), Buffer.alloc(3000, 32), Buffer.alloc(3000, 32)]);
-    expect(chunked.status).toBe(413);
-    expect((await post(url, inferBody([[1, 2, 3, 4]], ['a']))).status).toBe(200);
-  });
-
   it('answers a Python error with 500 and no traceback, and logs the traceback with the request id', async () => {
     const { url } = await serve(backend);
     const response = await post(url, inferBody([[1, 2, 3, 4]], ['boom']));
@@ -270,8 +227,52 @@ describe.each(BACKENDS)('serve: Open Inference Protocol (%s)', (backend) => {
 
 });
 
-// Signals reach the server, whichever backend its pool runs on: tested once, on local workers.
-describe('serve: signals', () => {
+// What the HTTP layer answers before any worker is asked, and signals, do not depend on the backend:
+// tested once, on local workers.
+describe('serve: requests refused by the HTTP layer, and signals', () => {
+  it.each([
+    ['bad shape', inferBody([[1, 2, 3, 4]], ['a']).replace('"shape":[1,4]', '"shape":[2,4]'), /input "x" has 4 values; shape \[2, 4\] needs 8/],
+    ['unknown input', inferBody([[1, 2, 3, 4]], ['a']).replace('"name":"tag"', '"name":"tags"'), /unknown input "tags"; the model takes "x", "tag"/],
+    ['wrong datatype', inferBody([[1, 2, 3, 4]], ['a']).replace('"FP32"', '"FP64"'), /input "x" is FP64 \[1, 4\]; the model takes FP32 \[-1, 4\]/],
+    ['bad JSON', '{"inputs": [', /the request body is not valid JSON/],
+    ['no inputs', '{"inputs": []}', /"inputs" must be a non-empty array/],
+    ['unknown output', inferBody([[1, 2, 3, 4]], ['a'], { outputs: [{ name: 'z' }] }), /unknown output "z"; the model returns "y", "label", "grid"/],
+  ])('answers a request with %s with 400 and a JSON error saying what is wrong', async (_, body, message) => {
+    const { url } = await serve('local');
+    const response = await post(url, body);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect((await response.json() as { error: string }).error).toMatch(message);
+  });
+
+  it('answers unknown models and paths with 404, wrong methods with 405, and echoes the request id', async () => {
+    const { url } = await serve('local');
+    const unknown = await fetch(`${url}/v2/models/other/infer`, { method: 'POST', body: inferBody([[1, 2, 3, 4]], ['a']) });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: 'no model named "other"; this server serves "serve_model"' });
+    expect((await fetch(`${url}/v2/models/other`)).status).toBe(404);
+    expect((await fetch(`${url}/v3`)).status).toBe(404);
+    const wrongMethod = await fetch(`${url}/v2/models/serve_model/infer`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    const ok = await post(url, inferBody([[1, 2, 3, 4]], ['a'], { id: 'my-id' }));
+    expect(await ok.json()).toMatchObject({ id: 'my-id', model_name: 'serve_model' });
+    expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a body over maxBodyBytes with 413 without buffering it, and keeps serving', async () => {
+    const { url } = await serve('local', { maxBodyBytes: 4096 });
+    // Over Content-Length: refused from the headers alone, even though the client is still sending 16 MiB.
+    const big = inferBody(Array.from({ length: 400_000 }, () => [1, 2, 3, 4]), []);
+    const response = await post(url, big);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'the request body is larger than the server\'s limit of 4096 bytes (maxBodyBytes)' });
+    // Chunked (no Content-Length): refused once the bytes received pass the limit.
+    const chunked = await rawPost(url, [Buffer.alloc(3000, 32), Buffer.alloc(3000, 32), Buffer.alloc(3000, 32)]);
+    expect(chunked.status).toBe(413);
+    expect((await post(url, inferBody([[1, 2, 3, 4]], ['a']))).status).toBe(200);
+  });
+
   it('on SIGTERM drains in-flight requests, then stops the workers of the pool it created', async () => {
     const { server, url } = await serve('local', { poolOptions: { python: PYTHON, workers: 2, logger: () => undefined } });
     const workers = childPythons();
