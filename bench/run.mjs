@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [-- --only identity,keras]: runs the workloads, each in its own process,
-// prints one table of medians and ratios plus the targets of issues 4 and 12, writes bench/results/latest.json
+// prints one table of medians and ratios plus the targets of issues 4, 12 and 13, writes bench/results/latest.json
 // and draws the chart (bench/chart.svg after a full run; bench/results/chart-quick.svg after --quick).
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -88,7 +88,7 @@ const seconds = (performance.now() - started) / 1000;
 console.log(`\npyudf benchmarks${args.quick ? ' (--quick)' : ''}: ${meta.cpus} × ${meta.cpu}, Node ${meta.node}, Python ${meta.python}; ${seconds.toFixed(0)} s\n`);
 console.log(resultTable(workloads));
 console.log('\npyudf ÷ this: the reference row\'s rows/s over this row\'s, at the same rows/call (> 1: pyudf is faster).');
-console.log('\ntargets (issues 4 and 12, same run):');
+console.log('\ntargets (issues 4, 12 and 13; ratios: median of the per-round ratios of alternating rounds):');
 console.log(targetLines(targets));
 
 const resultsDir = path.join(BENCH_DIR, 'results');

@@ -12,6 +12,8 @@ export interface RayCluster {
   readonly nodeIds: readonly string[];
   /** Adds a node of `cpus` CPUs (and custom `resources`) on this machine. */
   addNode(cpus: number, resources?: Readonly<Record<string, number>>): Promise<void>;
+  /** Kills a node other than the head, as a machine that is lost (its processes killed, not drained). */
+  removeNode(): Promise<void>;
   /** Stops every node (the cluster is lost); `start()` brings a new one up at the same address. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -58,6 +60,9 @@ for line in sys.stdin:
                          object_store_memory=200 * 1024 * 1024)
         cluster.wait_for_nodes()
         report()
+    elif command[0] == "remove":
+        cluster.remove_node(next(iter(cluster.worker_nodes)), allow_graceful=False)
+        report()
     elif command[0] == "stop":
         report(stopping=True)
         cluster.shutdown()
@@ -97,6 +102,10 @@ export async function startRayCluster(cpus: number): Promise<RayCluster> {
     async addNode(nodeCpus, resources = {}) {
       child.stdin.write(`add ${nodeCpus} ${JSON.stringify(resources)}\n`);
       state = await next('new node');
+    },
+    async removeNode() {
+      child.stdin.write('remove\n');
+      state = await next('node removal');
     },
     async stop() {
       child.stdin.write('stop\n');

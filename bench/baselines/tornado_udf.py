@@ -18,7 +18,7 @@ import pyarrow as pa
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
-from udf_host import HostedUdf, exit_when_stdin_closes, parse_conf
+from udf_host import HostedUdf, exit_when_stdin_closes, parse_conf, service_args
 
 TO_ARROW = {
     "FP64": pa.float64(),
@@ -80,12 +80,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--conf")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--reuse-port", action="store_true")
-    args = parser.parse_args(argv)
+    args = service_args(__doc__, argv)
     exit_when_stdin_closes()
     asyncio.run(serve(args))
     return 0

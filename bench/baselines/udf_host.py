@@ -3,6 +3,7 @@ without pyudf, for the baselines; plus the stdin watch that ends a baseline whos
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 import threading
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,8 +38,18 @@ def to_batch(result: Any) -> pa.RecordBatch:
     if isinstance(result, pa.Table):
         return result.combine_chunks().to_batches()[0]
     if isinstance(result, dict):
-        return pa.RecordBatch.from_pydict(result)
+        return pa.RecordBatch.from_pydict({name: _column(value) for name, value in result.items()})
     raise TypeError(f"apply returned {type(result).__name__}")
+
+
+def _column(value: Any) -> Any:
+    """A 2-D or higher numpy array as nested fixed-size lists, as pyudf's worker returns it."""
+    if isinstance(value, np.ndarray) and value.ndim > 1:
+        column: pa.Array = pa.array(np.ascontiguousarray(value).reshape(-1))
+        for size in reversed(value.shape[1:]):
+            column = pa.FixedSizeListArray.from_arrays(column, size)
+        return column
+    return value
 
 
 def checksum(batches: list[pa.RecordBatch]) -> float:
@@ -54,6 +66,16 @@ def checksum(batches: list[pa.RecordBatch]) -> float:
 
 def parse_conf(text: str | None) -> Any:
     return json.loads(text) if text else None
+
+
+def service_args(description: str | None, argv: list[str]) -> argparse.Namespace:
+    """--module, --conf, --port and --reuse-port of an HTTP service baseline."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--conf")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--reuse-port", action="store_true")
+    return parser.parse_args(argv)
 
 
 def exit_when_stdin_closes() -> None:

@@ -9,12 +9,16 @@ const STYLES = {
   'compute floor': { color: '#999999', width: 1.8, dash: '2 4' },
   'python-shell': { color: '#d9731a', width: 2.2, dash: '' },
   'Tornado JSON': { color: '#2e8b57', width: 2.2, dash: '' },
+  'floor: JSON line over a pipe': { color: '#b5651d', width: 1.4, dash: '2 3' },
+  'floor: Buffer.copy': { color: '#000000', width: 1.2, dash: '1 3' },
 };
 const LABELS = {
   'raw ZeroMQ echo': 'raw ZeroMQ echo (transport floor)',
   'compute floor': 'apply alone in Python (compute floor)',
   'python-shell': 'python-shell (JSON lines, stdio)',
   'Tornado JSON': 'Tornado (HTTP JSON, keep-alive)',
+  'floor: JSON line over a pipe': 'JSON line echoed over a pipe (floor)',
+  'floor: Buffer.copy': 'one Buffer.copy of the bytes (floor)',
 };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -34,13 +34,13 @@ export function settings(quick) {
   return quick
     ? {
       quick, repeats: 3, minMs: 120, warmupMs: 100, warmupCalls: 2, jitWarmupMs: 1500,
-      concurrentMs: 600, concurrentWarmupMs: 1000, concurrentRepeats: 3,
+      concurrentMs: 600, concurrentWarmupMs: 1000, concurrentRepeats: 7,
       largeRows: 1_000_000, memoryRows: 4_000_000, cpuRows: 1024, cpuIterations: 2000, kerasRows: 10_000, kerasOneWorker: false,
       rounds: 7, roundMs: 300,
     }
     : {
       quick, repeats: 5, minMs: 400, warmupMs: 300, warmupCalls: 3, jitWarmupMs: 2000,
-      concurrentMs: 2000, concurrentWarmupMs: 2000, concurrentRepeats: 5,
+      concurrentMs: 2000, concurrentWarmupMs: 2000, concurrentRepeats: 7,
       largeRows: 1_000_000, memoryRows: 13_400_000, cpuRows: 4096, cpuIterations: 2000, kerasRows: 10_000, kerasOneWorker: true,
       rounds: 9, roundMs: 1000,
     };

@@ -1,11 +1,16 @@
-// HTTP JSON baseline: Tornado processes sharing one port, and a keep-alive JSON client.
+// HTTP JSON baselines: Tornado or FastAPI processes sharing one port, and a keep-alive JSON client.
 import http from 'node:http';
 import { baselinePath } from './config.mjs';
 import { startPython, stop, waitForLine } from './procs.mjs';
 
 /** Starts `procs` Tornado processes serving `module` on one port (SO_REUSEPORT). */
-export async function startTornado({ module, conf, procs = 2 }) {
-  const base = [baselinePath('tornado_udf.py'), '--module', module, '--reuse-port',
+export const startTornado = (options) => startService('tornado_udf.py', options);
+
+/** Starts `procs` FastAPI-on-uvicorn processes serving `module` on one port (SO_REUSEPORT). */
+export const startFastApi = (options) => startService('fastapi_udf.py', options);
+
+async function startService(script, { module, conf, procs = 2 }) {
+  const base = [baselinePath(script), '--module', module, '--reuse-port',
     ...(conf === undefined ? [] : ['--conf', JSON.stringify(conf)])];
   const first = startPython([...base, '--port', '0']);
   const port = Number((await waitForLine(first, (l) => l.startsWith('PORT '))).slice(5));

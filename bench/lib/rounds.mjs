@@ -8,7 +8,8 @@ const now = () => performance.now();
 export const SPREAD_WARNING = 0.15;
 
 /**
- * Times each of `systems` (`{ name, call }`) for `minMs` of back-to-back calls (at least one) per round,
+ * Times each of `systems` (`{ name, call, repeat? }`; a call of sub-microsecond work is timed `repeat`
+ * times together, so that millions of latencies do not burden the heap every system shares) for `minMs` of back-to-back calls (at least one) per round,
  * for `rounds` rounds, the order rotating each round. A warm-up of `warmupMs` per system comes first.
  * Returns, per system name, every call's latency and each round's `{ rows, ms, medianMs }`, where
  * `rows` counts `rowsPerCall` per call.
@@ -18,17 +19,17 @@ export async function alternatingRounds(systems, { rounds, minMs, warmupMs = 0, 
   const out = new Map(systems.map(({ name }) => [name, { latenciesMs: [], repeats: [] }]));
   for (let round = 0; round < rounds; round++) {
     const order = systems.map((_, i) => systems[(i + round) % systems.length]);
-    for (const { name, call } of order) {
+    for (const { name, call, repeat = 1 } of order) {
       const latencies = [];
       const start = now();
       while (latencies.length === 0 || now() - start < minMs) {
         const t = now();
-        await call();
-        latencies.push(now() - t);
+        for (let i = 0; i < repeat; i++) await call();
+        latencies.push((now() - t) / repeat);
       }
       const result = out.get(name);
-      result.latenciesMs.push(...latencies);
-      result.repeats.push({ rows: latencies.length * rowsPerCall, ms: now() - start, medianMs: median(latencies) });
+      for (const ms of latencies) result.latenciesMs.push(ms);
+      result.repeats.push({ rows: latencies.length * repeat * rowsPerCall, ms: now() - start, medianMs: median(latencies) });
     }
   }
   return out;
@@ -49,6 +50,13 @@ export function roundRatios(a, b, by = 'rate') {
   return {
     by, median: m, q1, q3, min: Math.min(...perRound), max: Math.max(...perRound), rounds: perRound.length,
     spread: (q3 - q1) / 2 / m, perRound,
+  };
+}
+
+/** Per round, the better (more rows/s) of several systems measured in the same rounds: "the best of the baselines". */
+export function bestPerRound(...results) {
+  return {
+    repeats: results[0].repeats.map((_, i) => results.map((r) => r.repeats[i]).reduce((a, b) => (b.rows / b.ms > a.rows / a.ms ? b : a))),
   };
 }
 

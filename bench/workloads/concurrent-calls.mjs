@@ -1,11 +1,12 @@
 // 64 concurrent single-row callers: udf.call() (coalesced into shared batches) against python-shell
-// (one JSON line per row) and the Tornado JSON service (one keep-alive HTTP request per row). All three
-// run at once and take turns, round by round, so a busy spell on the machine hits them alike.
+// (one JSON line per row) and the Tornado and FastAPI JSON services (one keep-alive HTTP request per
+// row). All run at once and take turns, round by round, so a busy spell on the machine hits them alike.
 import { createPool } from '../../dist/index.js';
 import { PYTHON, quietLogger, udfPath } from '../lib/config.mjs';
 import { columnsDigest, verify } from '../lib/check.mjs';
 import { cell, columnNames, oipChecksum, oipRequest } from '../lib/data.mjs';
-import { jsonClient, startTornado } from '../lib/http.mjs';
+import { jsonClient, startFastApi, startTornado } from '../lib/http.mjs';
+import { bestPerRound, roundRatios } from '../lib/rounds.mjs';
 import { ShellUdf } from '../lib/shell-udf.mjs';
 import { summarise } from '../lib/stats.mjs';
 import { concurrentRounds } from '../lib/timing.mjs';
@@ -29,7 +30,9 @@ export async function run(s, log) {
   let pool;
   let shell;
   let tornado;
+  let fastapi;
   let client;
+  let fastClient;
   try {
     pool = await createPool({ workers: WORKERS, python: PYTHON, logger: quietLogger });
     const udf = await pool.register({ module: MODULE });
@@ -38,18 +41,27 @@ export async function run(s, log) {
     shell = await ShellUdf.start(MODULE);
     tornado = await startTornado({ module: MODULE, procs: WORKERS });
     client = jsonClient(`${tornado.url}/v2/models/identity/infer`, CALLERS);
+    fastapi = await startFastApi({ module: MODULE, procs: WORKERS });
+    fastClient = jsonClient(`${fastapi.url}/v2/models/identity/infer`, CALLERS);
     const plain = rows.map(asColumns);
     const bodies = plain.map(oipRequest);
     const systems = [
       { system: 'pyudf call()', call: (k) => udf.call(rows[k]), digest: rowDigest, extra: { workers: WORKERS } },
       { system: 'python-shell', call: (k) => shell.request(plain[k]), digest: columnsDigest, extra: { processes: 1 } },
       { system: `Tornado JSON ×${WORKERS}`, call: (k) => client.post(bodies[k]), digest: oipChecksum, extra: { processes: WORKERS } },
+      { system: `FastAPI JSON ×${WORKERS}`, call: (k) => fastClient.post(bodies[k]), digest: oipChecksum, extra: { processes: WORKERS } },
     ];
     for (const system of systems) system.check = await checkAll(system.call, system.digest);
     const before = batches;
     const measured = await concurrentRounds(systems.map((x) => x.call), CALLERS, s);
+    const comparisons = [{
+      id: '13', what: `64 concurrent callers, pyudf call() rows/s ÷ the better of Tornado and FastAPI (${WORKERS} processes each) in each round`,
+      ratio: roundRatios(measured[0], bestPerRound(measured[2], measured[3])), target: { op: '>=', value: 2 },
+      ok: [0, 2, 3].every((i) => systems[i].check.ok),
+    }];
     return {
       reference: 'pyudf call()',
+      comparisons,
       rows: systems.map(({ system, check, extra }, i) => {
         const row = summarise({ system, rowsPerCall: 1, ...measured[i], extra: { check, callers: CALLERS, ...extra } });
         if (i === 0) row.pyudfBatches = batches - before; // shared batches the calls were coalesced into
@@ -59,6 +71,7 @@ export async function run(s, log) {
     };
   } finally {
     client?.close();
-    await Promise.all([pool?.close(), shell?.close(), tornado?.close()]);
+    fastClient?.close();
+    await Promise.all([pool?.close(), shell?.close(), tornado?.close(), fastapi?.close()]);
   }
 }

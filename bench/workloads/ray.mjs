@@ -41,7 +41,10 @@ export async function run(s, log) {
         rows.push(row);
       }
       const ratio = roundRatios(timed.get(RAY), timed.get(LOCAL));
-      comparisons.push({ what, ratio, ok: checks.get(LOCAL).ok && checks.get(RAY).ok });
+      comparisons.push({
+        id: '12', what: `Ray: ${what} on ${WORKERS} Ray actors, rows/s ÷ ${WORKERS} local workers'`, ratio, target: { op: '>=', value: 0.7 },
+        ok: checks.get(LOCAL).ok && checks.get(RAY).ok,
+      });
       await Promise.all([onLocal.close(), onRay.close()]);
     }
   } finally {

@@ -168,3 +168,17 @@ def test_a_cached_schema_read_is_still_zero_copy() -> None:
     data = batches[0].column(0).buffers()[1]
     assert data is not None
     assert start <= data.address and data.address + data.size <= start + len(memory)
+
+
+def test_a_field_name_that_is_not_utf8_is_refused_every_time_even_with_a_schema_cache() -> None:
+    # Names are checked once per schema, when it is decoded: a bad one must never enter the cache.
+    batch = pa.RecordBatch.from_pydict({"qq": [1.0]})
+    stream = bytes(ipc.write_ipc_stream(batch.schema, [batch]))
+    bad = stream.replace(b"qq", b"\xff\xfe")
+    assert bad != stream
+    cache = ipc.SchemaCache()
+    for _ in range(2):
+        with pytest.raises(p.ProtocolError, match="not a readable Arrow IPC stream"):
+            ipc.read_ipc_stream(bad, cache)
+    schema, _ = ipc.read_ipc_stream(stream, cache)
+    assert schema.names == ["qq"]

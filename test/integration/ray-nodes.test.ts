@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RAY_TEST_ENV, type RayCluster, startRayCluster, startRayPool, tempDir, waitFor } from '../helpers.js';
+import { fixture, RAY_TEST_ENV, type RayCluster, startRayCluster, startRayPool, tempDir, waitFor } from '../helpers.js';
 
 let cluster: RayCluster;
 
@@ -59,5 +59,25 @@ describe('a pool on a two-node Ray cluster', () => {
     await waitFor(() => [bySlot, pinned].every((p) => p.stats().workers.every((w) => w.nodeId !== undefined)), 10_000, 'placements');
     expect(bySlot.stats().workers.map((w) => w.nodeId)).toEqual([second, second]);
     expect(pinned.stats().workers.map((w) => w.nodeId)).toEqual([head, head]);
+  });
+
+  it('replaces the actor of a node that is lost mid-run on a node that is left, and returns every row once', async () => {
+    const pool = await startRayPool({
+      env: RAY_TEST_ENV, livenessTimeoutMs: 2_000,
+      backend: { type: 'ray', address: cluster.address, actors: 2, actorOptions: { num_cpus: 0.5, scheduling_strategy: 'SPREAD' } },
+    });
+    const [head, second] = cluster.nodeIds;
+    await waitFor(() => pool.stats().workers.every((w) => w.nodeId !== undefined), 10_000, 'every actor\'s placement');
+    expect(new Set(pool.stats().workers.map((w) => w.nodeId))).toEqual(new Set([head, second]));
+    const udf = await pool.register({ module: fixture('sleepy.py'), conf: { seconds: 0.05 }, batchSize: 50 });
+    const x = Float64Array.from({ length: 4_000 }, (_, i) => i);
+    const running = udf.apply(tableFromArrays({ x }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await cluster.removeNode();
+    const out = await running;
+    expect(out.getChild('x')!.toArray()).toEqual(x);
+    await waitFor(() => pool.stats().readyWorkers === 2, 60_000, 'a replacement actor');
+    expect(pool.stats().restarts).toBeGreaterThanOrEqual(1);
+    expect(pool.stats().workers.filter((w) => w.state !== 'dead').map((w) => w.nodeId)).toEqual([head, head]);
   });
 });
