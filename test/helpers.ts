@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, inject } from 'vitest';
+import { afterAll, afterEach, inject, it } from 'vitest';
 import { createPool, type Pool, type PoolOptions, type PoolStats, type RayBackendStats, type RayPoolOptions } from '../src/index.js';
 import { isAlive, isRunning, PYTHON, ROOT, waitFor } from './processes.js';
 import { RAY_TEST_ENV } from './ray-cluster.js';
@@ -91,6 +91,15 @@ afterEach(async () => {
 /** Where a test parametrised over backends runs its pools. */
 export type BackendName = 'local' | 'ray';
 export const BACKENDS: readonly BackendName[] = ['local', 'ray'];
+
+/**
+ * `it` on local workers, and nothing on Ray: for a scenario parametrised over backends that no backend
+ * takes part in (options checked in Node, results converted in the worker's shared code), so that the
+ * Ray run does not pay 3 s of pool start-up to test it twice.
+ */
+export function backendAgnostic(backend: BackendName): typeof it {
+  return backend === 'local' ? it : (((): void => undefined) as unknown as typeof it);
+}
 
 /**
  * startPool() on `backend`: local worker processes, or as many Ray actors (`workers`, default 2) spread

@@ -64,7 +64,8 @@ export interface PoolOptions {
  * A pool whose workers are Ray actors: `createPool({ backend: { type: 'ray', address, actors, actorOptions } })`.
  * `workers` is the default for `backend.actors`; `python` runs the pool's Ray driver (the actors run the
  * cluster's Python); `env` reaches the driver and the actors; `threadsPerWorker` defaults to the actor's
- * `num_cpus` (at least 1), `null` leaving the thread variables to Ray. Results always come over the socket (no shared-memory files) and actor memory is Ray's to limit.
+ * `num_cpus` (at least 1), `null` leaving the thread variables to Ray. Results always come over the
+ * socket (no shared-memory files) and actor memory is Ray's to limit.
  */
 export interface RayPoolOptions extends Omit<PoolOptions, 'backend' | 'sharedMemoryMinBytes' | 'memoryLimitMb' | 'stderrTailLines'> {
   readonly backend: RayBackendOptions;

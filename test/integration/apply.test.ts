@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Field, Float64, Int64, Schema, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { AbortError, PythonError, UdfClosedError } from '../../src/index.js';
-import { BACKENDS, fixture, startPoolOn, tempDir, waitFor, workerPids } from '../helpers.js';
+import { BACKENDS, backendAgnostic, fixture, startPoolOn, tempDir, waitFor, workerPids } from '../helpers.js';
 
 const range = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
 
@@ -42,7 +42,7 @@ describe.each(BACKENDS)('apply (%s)', (backend) => {
     expect((await quick.apply(tableFromArrays({ x: range(3) }))).numRows).toBe(3);
   });
 
-  it('rejects apply() and stream() with AbortError for a signal aborted before the call, whatever its reason', async () => {
+  backendAgnostic(backend)('rejects apply() and stream() with AbortError for a signal aborted before the call, whatever its reason', async () => {
     const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ module: fixture('identity.py') });
     const input = tableFromArrays({ x: range(3) });
@@ -77,7 +77,7 @@ describe.each(BACKENDS)('apply (%s)', (backend) => {
     expect(a.buffer.byteLength).toBeGreaterThan(a.byteLength + b.byteLength);
   });
 
-  it('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {
+  backendAgnostic(backend)('accepts a module path relative to the current directory, inline code, and a RecordBatch', async () => {
     const pool = await startPoolOn(backend, { workers: 1 });
     const relative = path.relative(process.cwd(), fixture('identity.py'));
     const fromFile = await pool.register({ module: relative });
@@ -87,7 +87,7 @@ describe.each(BACKENDS)('apply (%s)', (backend) => {
     expect((await inline.apply(table)).getChild('z')!.toArray()).toEqual(range(5));
   });
 
-  it('accepts RecordBatch, Table, DataFrame and dict results, and rejects anything else by name', async () => {
+  backendAgnostic(backend)('accepts RecordBatch, Table, DataFrame and dict results, and rejects anything else by name', async () => {
     const pool = await startPoolOn(backend, { workers: 1 });
     const input = tableFromArrays({ x: new Float64Array([1, 2, 3]) });
     for (const kind of ['dict', 'dataframe', 'table']) {
@@ -113,7 +113,7 @@ describe.each(BACKENDS)('apply (%s)', (backend) => {
     expect(out.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['y:Float64', 'pid:Int64']);
   });
 
-  it('splits by maxBatchBytes as well as by rows', async () => {
+  backendAgnostic(backend)('splits by maxBatchBytes as well as by rows', async () => {
     const pool = await startPoolOn(backend, { workers: 2 });
     // 8 bytes per row and a 800-byte bound: 100 rows per batch, so 1000 rows make 10 calls.
     const udf = await pool.register({
@@ -150,7 +150,7 @@ describe.each(BACKENDS)('apply (%s)', (backend) => {
     await expect(pool.register({ module: fixture('identity.py') })).rejects.toMatchObject({ name: 'PoolClosedError', closed: 'pool' });
   });
 
-  it('is typed by the declared schemas', async () => {
+  backendAgnostic(backend)('is typed by the declared schemas', async () => {
     const pool = await startPoolOn(backend, { workers: 1 });
     const input = new Schema([new Field('x', new Float64(), true)]);
     const output = new Schema([new Field('y', new Float64(), true), new Field('pid', new Int64(), true)]);

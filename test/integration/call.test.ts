@@ -2,7 +2,7 @@
 import { Field, Int32, Schema, Utf8, tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { AbortError, PythonError, type BatchEvent } from '../../src/index.js';
-import { BACKENDS, fixture, startPoolOn } from '../helpers.js';
+import { BACKENDS, backendAgnostic, fixture, startPoolOn } from '../helpers.js';
 
 const double = 'import pyarrow.compute as pc\ndef apply(state, batch):\n    return {"y": pc.multiply(batch.column("x"), 2), "x": batch.column("x")}\n';
 
@@ -29,7 +29,7 @@ describe.each(BACKENDS)('call (%s)', (backend) => {
     await expect(udf.callTable(tableFromArrays({ x: Float64Array.from([1]) }))).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED', closed: 'pool' });
   }, 30_000);
 
-  it('sends a lone call after maxDelayMs as a batch of one, without waiting for maxBatchRows', async () => {
+  backendAgnostic(backend)('sends a lone call after maxDelayMs as a batch of one, without waiting for maxBatchRows', async () => {
     const pool = await startPoolOn(backend, { workers: 1 });
     const udf = await pool.register({ code: double, maxDelayMs: 5, maxBatchRows: 1_000_000 });
     const batches: BatchEvent[] = [];
@@ -64,7 +64,7 @@ describe.each(BACKENDS)('call (%s)', (backend) => {
     expect(batches.map((b) => b.rows)).toEqual([1]);
   });
 
-  it('builds rows with the declared input schema, and returns nested values as plain arrays and objects', async () => {
+  backendAgnostic(backend)('builds rows with the declared input schema, and returns nested values as plain arrays and objects', async () => {
     const pool = await startPoolOn(backend, { workers: 1 });
     const input = new Schema([new Field('n', new Int32(), true), new Field('s', new Utf8(), true)]);
     const udf = await pool.register({
