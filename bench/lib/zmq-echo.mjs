@@ -1,11 +1,18 @@
 // Transport floor, Node side: a ROUTER set up as pyudf's (ipc:// in a private temp dir, same options)
 // and Python DEALERs (baselines/zmq_echo.py) that echo the bytes back untouched.
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Router } from 'zeromq';
 import { baselinePath } from './config.mjs';
 import { startPython, stop } from './procs.mjs';
+
+/** Socket directories of echoes not closed yet: removed when this process exits, however it ends. */
+const openDirs = new Set();
+process.once('exit', () => {
+  for (const dir of openDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 export class ZmqEcho {
   constructor(router, dir, ids, children) {
@@ -17,6 +24,7 @@ export class ZmqEcho {
 
   static async start(peers = 1) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pyudf-bench-zmq-'));
+    openDirs.add(dir);
     const endpoint = `ipc://${path.join(dir, 'echo.sock')}`;
     const router = new Router({ mandatory: true, linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
     await router.bind(endpoint);
@@ -67,5 +75,6 @@ export class ZmqEcho {
     await Promise.all(this.children.map((child) => stop(child)));
     this.router.close();
     await rm(this.dir, { recursive: true, force: true });
+    openDirs.delete(this.dir);
   }
 }

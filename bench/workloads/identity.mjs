@@ -34,7 +34,11 @@ export async function run(s, log) {
   try {
     pool = await createPool({ workers: 2, python: PYTHON, logger: quietLogger });
     const udf = await pool.register({ module: MODULE });
-    [echo, shell, tornado, pipe] = await Promise.all([ZmqEcho.start(1), ShellUdf.start(MODULE), startTornado({ module: MODULE, procs: 1 }), PipeEcho.start()]);
+    // One at a time, so that `finally` closes whatever started before one of them failed.
+    echo = await ZmqEcho.start(1);
+    shell = await ShellUdf.start(MODULE);
+    tornado = await startTornado({ module: MODULE, procs: 1 });
+    pipe = await PipeEcho.start();
     client = jsonClient(`${tornado.url}/v2/models/identity/infer`);
     const header = Buffer.alloc(16);
     for (const [i, rows] of SIZES.entries()) {
