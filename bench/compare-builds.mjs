@@ -1,10 +1,11 @@
 // node bench/compare-builds.mjs --base DIR: this checkout's build against another's (DIR, built, e.g. a
 // `git worktree` of main), in one process, alternating rounds; prints the median ratio, its spread, and
-// the same for the base against itself (the noise floor of this machine).
+// the same for the base against itself (the noise floor of this machine). ROUNDS=N, ONLY="<workload label>".
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tableFromArrays } from 'apache-arrow';
 import { PYTHON, quietLogger, ROOT } from './lib/config.mjs';
+import { identityTable } from './lib/data.mjs';
 
 const baseFlag = process.argv.indexOf('--base');
 const baseDir = baseFlag > 0 ? process.argv[baseFlag + 1] : undefined;
@@ -16,7 +17,12 @@ const ROUNDS = Number(process.env.ROUNDS ?? 31);
 const load = (dir, copy) => import(`${pathToFileURL(path.resolve(dir, 'dist', 'index.js')).href}?${copy}`);
 const CODE = 'def apply(state, batch):\n    return batch\n';
 const rows = (n) => tableFromArrays({ x: Float64Array.from({ length: n }, (_, i) => i), y: Int32Array.from({ length: n }, (_, i) => i) });
-const WORKLOADS = [['1 row', rows(1), 400], ['64k rows', rows(65_536), 100]];
+const WORKLOADS = [
+  ['1 row', rows(1), 400],
+  ['64k rows', rows(65_536), 100],
+  // 5 MB results: through /dev/shm files (sharedMemoryMinBytes' default, 1 MiB).
+  ['64k rows x 10 float64', identityTable(65_536), 20],
+].filter(([label]) => !process.env.ONLY || label === process.env.ONLY);
 
 async function udfOf(api) {
   const pool = await api.createPool({ workers: 2, python: PYTHON, logger: quietLogger });

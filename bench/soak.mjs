@@ -372,6 +372,7 @@ for (const leak of leaks) {
   if (!leak.ok) failures.push(`leak rule failed: ${leak.rule} (baseline ${fmt(leak.baseline, leak.unit)}, end ${fmt(leak.end, leak.unit)}, limit ${fmt(leak.limit, leak.unit)})`);
 }
 if (idleSample && idleSample.shm.files > 0) failures.push(`${idleSample.shm.files} result files (${fmt(idleSample.shm.bytes, 'bytes')}) left in /dev/shm after the drain`);
+if (idleSample && idleSample.shm.spares > args.workers) failures.push(`${idleSample.shm.spares} spare result files in /dev/shm after the drain, more than one per worker (${args.workers})`);
 if (idleSample && idleSample.pool.readyWorkers !== args.workers) failures.push(`only ${idleSample.pool.readyWorkers} of ${args.workers} workers ready 30 s after the load stopped`);
 for (const error of closeErrors) failures.push(`closing failed: ${error}`);
 for (const item of left) failures.push(`left behind: ${item}`);
@@ -419,6 +420,7 @@ for (const leak of leaks) {
     + (leak.note ? ` (${leak.note})` : ''));
 }
 lines.push(`  ${idleSample && idleSample.shm.files === 0 ? 'PASS' : idleSample ? 'FAIL' : 'SKIP'}  no result file left in /dev/shm after the drain`);
+lines.push(`  ${idleSample && idleSample.shm.spares <= args.workers ? 'PASS' : idleSample ? 'FAIL' : 'SKIP'}  at most one spare result file per worker after the drain (${idleSample?.shm.spares ?? 'n/a'})`);
 lines.push(`  ${left.length === 0 ? 'PASS' : 'FAIL'}  after close: no worker process, no pyudf-${process.pid}-* directory, the soak's temp directory removed`);
 lines.push('other checks:');
 lines.push(`  ${failures.some((f) => f.startsWith('no ') && f.endsWith(' succeeded')) ? 'FAIL' : 'PASS'}  every kind of operation succeeded at least once`);

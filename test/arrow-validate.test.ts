@@ -427,7 +427,7 @@ describe('the readers of untrusted streams', () => {
   it('ReplyReader: a RESULT that fails validation is a ProtocolError saying why', () => {
     const reader = new ReplyReader(undefined);
     const header = { kind: RESULT, requestId: 1, udfId: 1, flags: 0 } as const;
-    const read = (body: Uint8Array, maxRows?: number): Table => reader.result(header, [Buffer.alloc(16), Buffer.from(body)], 'model', maxRows);
+    const read = (body: Uint8Array, maxRows?: number): Table => reader.result(header, [Buffer.alloc(16), Buffer.from(body)], { workerId: 'w1', udfName: 'model' }, maxRows);
     expect(() => read(HUGE)).toThrow(ProtocolError);
     expect(() => read(HUGE)).toThrow(/RESULT body of UDF "model" is not an Arrow IPC stream: record batch 0: claims 1125899906842624 rows/);
     expect(() => read(INTS, 2)).toThrow(/claims 3 rows; at most 2 are accepted/);

@@ -1,5 +1,6 @@
 // Profiles udf.apply of N rows (identity UDF, 10 float64 columns) on one worker, both sides at once:
-//   node bench/profile/apply-loop.mjs --rows 1 --seconds 5 --out DIR [--no-cprofile]
+//   node bench/profile/apply-loop.mjs --rows 1 --seconds 5 --out DIR [--no-cprofile] [--workers N]
+// With N > 1 workers the worker figures are the first worker's (its phases file is the last one written).
 // Node: a V8 CPU profile of the measured loop only (after warm-up), DIR/node-<rows>.cpuprofile.
 // Python: phase timings and cProfile of the worker (bench/profile/site/sitecustomize.py),
 // DIR/worker-<rows>.phases.json and .pstats.txt. Then: node bench/profile/summarise.mjs DIR.
@@ -18,6 +19,7 @@ const rows = Number(option('rows', '1'));
 const seconds = Number(option('seconds', '5'));
 const out = path.resolve(option('out', path.join(BENCH_DIR, 'results', 'profile')));
 const cprofile = !argv.includes('--no-cprofile');
+const workers = Number(option('workers', '1'));
 await mkdir(out, { recursive: true });
 
 /** CPU ms used by each thread of a process, by thread name ("main" for the main thread), from /proc. */
@@ -35,7 +37,7 @@ function threadCpu(pid) {
 }
 
 const pool = await createPool({
-  workers: 1, python: PYTHON,
+  workers, python: PYTHON,
   env: {
     PYTHONPATH: [path.join(ROOT, 'python'), path.join(BENCH_DIR, 'profile', 'site')].join(path.delimiter),
     PYUDF_BENCH_PROFILE_OUT: path.join(out, `worker-${rows}`),

@@ -109,6 +109,7 @@ const RESOURCE_ROWS = [
   ['workers threads (sum)', 'workers.threads', 'count'],
   ['workers threads (max)', 'workers.maxThreads', 'count'],
   ['/dev/shm result files', 'shm.files', 'count'],
+  ['/dev/shm spare files', 'shm.spares', 'count'],
 ];
 
 /** Start, baseline, end under load, after the drain, and min/max over the run, per figure. */

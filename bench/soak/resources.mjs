@@ -25,18 +25,21 @@ function fdCount(pid) {
 
 /** Files (and their bytes) in a directory; zeros when it is missing. */
 export function dirUsage(dir) {
-  if (!dir) return { files: 0, bytes: 0 };
+  const none = { files: 0, spares: 0, bytes: 0 };
+  if (!dir) return none;
   let names;
   try {
     names = readdirSync(dir);
   } catch {
-    return { files: 0, bytes: 0 };
+    return none;
   }
   let bytes = 0;
   for (const name of names) {
     try { bytes += statSync(`${dir}/${name}`).size; } catch { /* removed meanwhile */ }
   }
-  return { files: names.length, bytes };
+  // Spares (protocol.md §3.7) are read files handed back to their worker, at most one per live worker.
+  const spares = names.filter((name) => name.startsWith('spare-')).length;
+  return { files: names.length - spares, spares, bytes };
 }
 
 /** One sample: `t` seconds since the load started (negative before), Node's figures, each worker's, and their sum. */
@@ -89,6 +92,7 @@ export const FIGURES = {
   'workers.threads': (s) => s.workersTotal.threads,
   'workers.maxThreads': (s) => s.workersTotal.maxThreads,
   'shm.files': (s) => s.shm.files,
+  'shm.spares': (s) => s.shm.spares,
 };
 
 /** Min and max of every figure over samples. */

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from . import protocol as p
 from .protocol import ProtocolError
+from .split_stream import read_split_stream
 
 
 def join_frames(frames: list[Any]) -> Any:
@@ -26,6 +27,30 @@ def join_frames(frames: list[Any]) -> Any:
         target[offset : offset + view.nbytes] = view
         offset += view.nbytes
     return joined
+
+
+def read_call_body(frames: list[Any], schemas: SchemaCache) -> tuple[pa.Schema, list[pa.RecordBatch]]:
+    """A CALL's body frames read as one Arrow IPC stream (section 3.4): a body of several frames with a
+    schema seen before is read where it lies (split_stream), any other joined and read by pyarrow."""
+    if len(frames) > 1:
+        first = memoryview(getattr(frames[0], "buffer", frames[0])).cast("B")
+        message = _schema_message(first)
+        known = schemas.schema(message) if message is not None else None
+        if known is not None and message is not None:
+            batches = read_split_stream(frames, message, known)
+            if batches is not None and _all_valid(batches):
+                return known, batches
+            # Whatever the fast path could not read, pyarrow reads or reports (a ProtocolError).
+    return read_ipc_stream(join_frames(frames), schemas)
+
+
+def _all_valid(batches: list[pa.RecordBatch]) -> bool:
+    try:
+        for batch in batches:
+            _validate(batch)
+    except Exception:
+        return False
+    return True
 
 
 _CONTINUATION = b"\xff\xff\xff\xff"

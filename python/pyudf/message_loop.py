@@ -113,7 +113,7 @@ class MessageLoop:
         # Checked before the body is read, so that a CALL for an unknown UDF says so whatever it holds.
         if header.udf_id not in self._host:
             raise p.ProtocolError(f"CALL for udf_id {header.udf_id}, which is not registered")
-        schema, batches = ipc.read_ipc_stream(ipc.join_frames(bodies), self._schemas)
+        schema, batches = ipc.read_call_body(bodies, self._schemas)
         batch = convert.one_batch(schema, batches)
         try:
             out_schema, out_batches = self._host.apply(header.udf_id, batch)

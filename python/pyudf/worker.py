@@ -138,7 +138,7 @@ def main(argv: list[str]) -> int:
     import zmq
 
     from .message_loop import MessageLoop
-    from .result_files import ResultFiles
+    from .result_files import ResultFiles, spare_name
 
     context = zmq.Context()
     socket = context.socket(zmq.DEALER)
@@ -152,7 +152,11 @@ def main(argv: list[str]) -> int:
         context.term()
         return EXIT_USAGE
     try:
-        files = ResultFiles(os.path.abspath(args.shm_dir), args.shm_min_bytes) if args.shm_dir else None
+        files = None
+        if args.shm_dir:
+            directory = os.path.abspath(args.shm_dir)
+            spare = os.path.join(directory, spare_name(args.id))
+            files = ResultFiles(directory, args.shm_min_bytes, spare)
         MessageLoop(socket, files, token=token).run()
     finally:
         socket.close(linger=0)

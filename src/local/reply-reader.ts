@@ -28,8 +28,9 @@ export class ReplyReader {
    * The table a RESULT carries; a ProtocolError if its body (or its file) is not a valid Arrow stream of at
    * most `maxRows` rows (the input batch's row count, where the caller has it).
    */
-  result(header: Header, frames: readonly Buffer[], udfName: string, maxRows = MAX_RESULT_ROWS): Table {
-    const body = (header.flags & FLAG_BODY_IN_FILE) !== 0 ? this.takeFile(frames, udfName) : frames[1] ?? new Uint8Array();
+  result(header: Header, frames: readonly Buffer[], from: { readonly workerId: string; readonly udfName: string }, maxRows = MAX_RESULT_ROWS): Table {
+    const { udfName } = from;
+    const body = (header.flags & FLAG_BODY_IN_FILE) !== 0 ? this.takeFile(frames, from) : frames[1] ?? new Uint8Array();
     try {
       return this.decoder.decode(body, { maxRows });
     } catch (cause) {
@@ -50,6 +51,11 @@ export class ReplyReader {
     this.files?.discardResultOf(requestId);
   }
 
+  /** Deletes the spare result file of a worker that is gone. */
+  discardSpareOf(workerId: string): void {
+    this.files?.discardSpareOf(workerId);
+  }
+
   /** The typed error an ERROR payload describes. */
   error(frame: Uint8Array | undefined, udf: string, batchIndex?: number): PyUdfError {
     const payload = decodeErrorPayload(frame);
@@ -63,14 +69,14 @@ export class ReplyReader {
     });
   }
 
-  /** The body of a RESULT sent as a shared-memory file: read and deleted. */
-  private takeFile(frames: readonly Buffer[], udfName: string): Buffer {
+  /** The body of a RESULT sent as a shared-memory file: read, then kept as the worker's spare or deleted. */
+  private takeFile(frames: readonly Buffer[], { workerId, udfName }: { readonly workerId: string; readonly udfName: string }): Buffer {
     const file = this.files?.resolve(frames[1]);
     if (!this.files || !file || frames.length !== 2) {
       throw new ProtocolError(`RESULT of UDF "${udfName}" names no file of the pool's shared-memory directory`);
     }
     try {
-      const body = this.files.take(file, MAX_RESULT_BYTES);
+      const body = this.files.take(file, MAX_RESULT_BYTES, workerId);
       this.fileResults++;
       return body;
     } catch (cause) {

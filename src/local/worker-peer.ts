@@ -149,6 +149,7 @@ export abstract class WorkerPeer implements Executor {
     this.failPending(new ExecutorLostError(report));
     // A worker killed for breaking the protocol may have gone on writing a file after its requests failed.
     for (const requestId of this.unannounced.splice(0)) this.link.replies.discardUnannounced(requestId);
+    this.link.replies.discardSpareOf(this.id);
     return report;
   }
 
@@ -223,7 +224,7 @@ export abstract class WorkerPeer implements Executor {
         // An answer to no request of ours (one whose worker was given up on): its file must not stay in memory.
         if (!request) return this.link.replies.discard(header, frames);
         const call = this.take(header, 'call');
-        call.resolve(this.failing(call, () => this.link.replies.result(header, frames, call.task.request.udfName)));
+        call.resolve(this.failing(call, () => this.link.replies.result(header, frames, { workerId: this.id, udfName: call.task.request.udfName })));
         return;
       }
       case ERROR: {

@@ -1,7 +1,7 @@
 // Large results through files in /dev/shm instead of the socket (protocol.md §3.7): the worker writes
 // the result stream into a file and the pool reads it into one Buffer. Received from ZeroMQ instead,
 // 5 MB results made V8 run a full garbage collection on almost every call.
-import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ownPrefix, removeAbandoned } from './abandoned.js';
@@ -10,6 +10,14 @@ import { ownPrefix, removeAbandoned } from './abandoned.js';
 export const SHARED_MEMORY_ROOT = '/dev/shm';
 /** Results at least this large come through a file unless the pool says otherwise. */
 export const DEFAULT_SHARED_MEMORY_MIN_BYTES = 1 << 20;
+/**
+ * Largest read file handed back to its worker as a spare (§3.7). A spare holds its memory for the worker's
+ * life, so one huge result must not pin gigabytes of tmpfs; larger files are deleted as before.
+ */
+export const MAX_SPARE_BYTES = 64 << 20;
+
+/** The name of worker `workerId`'s spare file: a read result file it may overwrite (protocol.md §3.7). */
+export const spareName = (workerId: string): string => `spare-${workerId}`;
 
 export class SharedMemoryFiles {
   private constructor(readonly dir: string, readonly minBytes: number) {}
@@ -36,9 +44,15 @@ export class SharedMemoryFiles {
     return path.dirname(file) === this.dir && !path.basename(file).startsWith('.') ? file : undefined;
   }
 
-  /** Reads a whole file of at most `maxBytes` into one Buffer and deletes it. */
-  take(file: string, maxBytes: number): Buffer {
+  /**
+   * Reads a whole file of at most `maxBytes` into one Buffer. Then the file becomes worker `workerId`'s
+   * spare, which it overwrites for a later result instead of creating a file (pages already allocated:
+   * half the worker's cost of writing 5 MB, and no unlink here), or, when larger than MAX_SPARE_BYTES or
+   * unreadable, is deleted.
+   */
+  take(file: string, maxBytes: number, workerId: string): Buffer {
     const fd = openSync(file, 'r');
+    let keep = false;
     try {
       const size = fstatSync(fd).size;
       if (size > maxBytes) throw new Error(`${file} holds ${size} bytes, over the ${maxBytes} a result may be`);
@@ -49,11 +63,28 @@ export class SharedMemoryFiles {
         if (n === 0) throw new Error(`${file} ended after ${done} of ${size} bytes`);
         done += n;
       }
+      keep = size <= MAX_SPARE_BYTES;
       return buffer;
     } finally {
       closeSync(fd);
-      unlinkSync(file);
+      this.release(file, keep ? workerId : undefined);
     }
+  }
+
+  /** Renames a read file to the worker's spare (replacing an older one) or deletes it. */
+  private release(file: string, workerId: string | undefined): void {
+    if (workerId !== undefined) {
+      try {
+        renameSync(file, path.join(this.dir, spareName(workerId)));
+        return;
+      } catch { /* deleted below */ }
+    }
+    unlinkSync(file);
+  }
+
+  /** Deletes the spare file of a worker that is gone: nobody would reuse it. */
+  discardSpareOf(workerId: string): void {
+    this.discard(path.join(this.dir, spareName(workerId)));
   }
 
   /** Deletes the result file of request `requestId` (named `r<id>`, protocol.md §3.7) if there is one. */

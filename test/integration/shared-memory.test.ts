@@ -1,7 +1,7 @@
 // Large results through /dev/shm files (protocol.md §3.7): same answers as the socket, no file left
 // behind by a finished call, a crashed worker or a closed pool, abandoned directories removed.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Table, tableFromArrays, Utf8, vectorFromArray } from 'apache-arrow';
@@ -20,7 +20,9 @@ const wide = (rows: number): Table => new Table({
 const sameContent = (a: Table, b: Table): boolean =>
   a.schema.fields.map(String).join() === b.schema.fields.map(String).join() && a.numRows === b.numRows
   && a.schema.fields.every(({ name }) => JSON.stringify([...a.getChild(name)!]) === JSON.stringify([...b.getChild(name)!]));
-const filesIn = (pool: Pool<PoolStats>): string[] => readdirSync(pool.stats().sharedMemory.dir!);
+const filesIn = (pool: Pool<PoolStats>): string[] => readdirSync(pool.stats().sharedMemory.dir!).sort();
+/** Every read file left in the directory: at most one spare per live worker. */
+const sparesOf = (pool: Pool<PoolStats>): string[] => pool.stats().workers.map((w) => `spare-${w.id}`);
 
 describe('results through shared memory', () => {
   it('returns large results as files and answers exactly what the socket answers', async () => {
@@ -36,9 +38,32 @@ describe('results through shared memory', () => {
     expect(socketPool.stats().sharedMemory).toEqual({ dir: null, resultsReceived: 0 });
     expect(sameContent(viaFiles, input)).toBe(true);
     expect(sameContent(viaSocket, input)).toBe(true);
-    expect(filesIn(filePool)).toEqual([]); // every file was deleted by its reader
+    // Every file was read; each worker's last one stays as its spare (one per worker, never more).
+    expect(filesIn(filePool)).toEqual(sparesOf(filePool).sort());
     await filePool.close();
     expect(existsSync(dir!)).toBe(false);
+  });
+
+  it('hands each read file back to its worker, which overwrites it for its next large result and loses it when it dies', async () => {
+    const pool = await startPool({ workers: 1, sharedMemoryMinBytes: 1024 });
+    const udf = await pool.register({ module: fixture('identity.py'), batchSize: 1_000_000 });
+    const [spare] = sparesOf(pool);
+    const sparePath = path.join(pool.stats().sharedMemory.dir!, spare!);
+    const bigger = wide(60_000);
+    expect(sameContent(await udf.apply(bigger), bigger)).toBe(true);
+    expect(filesIn(pool)).toEqual([spare]);
+    const { ino, size } = statSync(sparePath);
+    // A shorter result in the same file: read back exactly, not with the longer one's tail after it.
+    const shorter = wide(20_000);
+    expect(sameContent(await udf.apply(shorter), shorter)).toBe(true);
+    expect(filesIn(pool)).toEqual([spare]);
+    expect(statSync(sparePath).ino).toBe(ino);
+    expect(statSync(sparePath).size).toBeLessThan(size / 2);
+    expect(pool.stats().sharedMemory.resultsReceived).toBe(2);
+
+    process.kill(pool.stats().workers[0]!.pid!, 'SIGKILL');
+    await waitFor(() => pool.restarts === 1 && pool.stats().workers[0]!.state === 'ready', 30_000, 'the replacement worker');
+    expect(filesIn(pool)).toEqual([]);
   });
 
   it('keeps small results on the socket and honours a lower threshold, down to zero-row results', async () => {
@@ -65,7 +90,8 @@ describe('results through shared memory', () => {
     expect(sameContent(await udf.apply(input), input)).toBe(true);
     expect(pool.stats().sharedMemory.resultsReceived).toBe(5);
     await waitFor(() => pool.restarts === 1, 30_000, 'the replacement worker');
-    expect(filesIn(pool)).toEqual([]);
+    // The dead worker's spare went with it; the live ones may keep theirs.
+    expect(filesIn(pool).every((name) => sparesOf(pool).includes(name))).toBe(true);
   });
 
   it('removes the result file a worker wrote (or was writing) when it died before announcing it', async () => {

@@ -52,6 +52,7 @@ def _install(out: str) -> None:
         setattr(owner, name, wrapper)
 
     # message_loop.py calls these through the module and class attributes, so wrapping them here is enough.
+    timed(ipc, "read_call_body", "read_call_body (all of it)")
     timed(ipc, "join_frames", "join_frames")
     timed(ipc, "read_ipc_stream", "read_ipc_stream")
     timed(ipc, "write_ipc_stream", "write_ipc_stream")
