@@ -22,6 +22,7 @@ const WORKLOADS = [
   ['64k rows', rows(65_536), 100],
   // 5 MB results: through /dev/shm files (sharedMemoryMinBytes' default, 1 MiB).
   ['64k rows x 10 float64', identityTable(65_536), 20],
+  ['1M rows x 10 float64', identityTable(1_000_000), 3],
 ].filter(([label]) => !process.env.ONLY || label === process.env.ONLY);
 
 async function udfOf(api) {

@@ -9,6 +9,7 @@ from typing import Callable
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from split_frames import pool_frames
 
 from pyudf import arrow_ipc as ipc
 from pyudf import protocol as p
@@ -133,3 +134,28 @@ def test_register_bodies_decode_or_raise_protocol_error(rng: random.Random) -> N
             UdfSpec.from_json(p.decode_json_object(random_register_body(rng), "REGISTER"))
         except p.ProtocolError:
             continue
+
+
+SPLIT_SEEDS = [pool_frames([pa.ipc.open_stream(seed).read_next_batch()]) for seed in SEEDS]
+
+
+@FUZZ_BODIES
+@given(st.randoms(use_true_random=False))
+def test_split_bodies_after_a_cached_schema_are_read_or_refused(rng: random.Random) -> None:
+    """Bodies cut as the pool cuts them (read where they lie, section 3.4), with bytes of a frame changed."""
+    for _ in range(BODIES_PER_EXAMPLE):
+        frames = [bytearray(frame) for frame in rng.choice(SPLIT_SEEDS)]
+        for _ in range(rng.randint(1, 8)):
+            frame = rng.choice([f for f in frames if f])
+            frame[rng.randrange(len(frame))] = rng.randrange(256)
+        size = sum(len(frame) for frame in frames)
+        before = pa.total_allocated_bytes()
+        try:
+            _, batches = ipc.read_call_body([bytes(frame) for frame in frames], CACHE)
+        except p.ProtocolError:
+            continue
+        finally:
+            assert pa.total_allocated_bytes() - before <= 16 * size + (1 << 16)
+        for batch in batches:
+            batch.validate(full=True)
+            batch.to_pylist()
