@@ -1,7 +1,7 @@
 // Large results through files in /dev/shm instead of the socket (protocol.md §3.7): the worker writes
 // the result stream into a file and the pool reads it into one Buffer. Received from ZeroMQ instead,
 // 5 MB results made V8 run a full garbage collection on almost every call.
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ownPrefix, removeAbandoned } from './abandoned.js';
@@ -51,10 +51,15 @@ export class SharedMemoryFiles {
    * unreadable, is deleted.
    */
   take(file: string, maxBytes: number, workerId: string): Buffer {
-    const fd = openSync(file, 'r');
+    let fd: number | undefined;
     let keep = false;
     try {
-      const size = fstatSync(fd).size;
+      // The worker names the file: opened without blocking (a FIFO would wait for a writer forever) and
+      // without following links.
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+      const size = stat.size;
       if (size > maxBytes) throw new Error(`${file} holds ${size} bytes, over the ${maxBytes} a result may be`);
       // allocUnsafeSlow: memory of its own (not the shared pool), which the Arrow vectors will view.
       const buffer = Buffer.allocUnsafeSlow(size);
@@ -66,7 +71,7 @@ export class SharedMemoryFiles {
       keep = size <= MAX_SPARE_BYTES;
       return buffer;
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
       this.release(file, keep ? workerId : undefined);
     }
   }
@@ -79,7 +84,9 @@ export class SharedMemoryFiles {
         return;
       } catch { /* deleted below */ }
     }
-    unlinkSync(file);
+    try {
+      unlinkSync(file);
+    } catch { /* gone already, or a directory the worker made: the pool's close() removes it */ }
   }
 
   /** Deletes the spare file of a worker that is gone: nobody would reuse it. */

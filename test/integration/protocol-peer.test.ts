@@ -35,6 +35,9 @@ describe('protocol violations by a worker', () => {
     ['garbage-result', /RESULT body of UDF "identity" is not an Arrow IPC stream/],
     ['short-header', /header frame must be 16 bytes, got 5/],
     ['outside-file', /RESULT of UDF "identity" names no file of the pool's shared-memory directory/],
+    // Opened without blocking (a FIFO would wait for a writer forever) and without following links.
+    ['fifo-file', /RESULT file of UDF "identity" cannot be read: .*is not a regular file/],
+    ['symlink-file', /RESULT file of UDF "identity" cannot be read: .*ELOOP/],
   ])('fails the call with ProtocolError and replaces the worker when it sends %s', async (mode, message) => {
     const pool = await startPool(rogue(mode));
     const udf = await pool.register({ module: fixture('identity.py') });
