@@ -198,9 +198,8 @@ def _array(type_: Any, nodes: _Taker, next_buffer: Any) -> Any:
     if t.is_null(type_) or isinstance(type_, pa.ExtensionType):
         raise _Unsupported
     validity = next_buffer()
-    if (
-        t.is_primitive(type_) or t.is_decimal(type_) or t.is_fixed_size_binary(type_)
-    ):  # booleans are primitive
+    # Validity and values; pyarrow counts booleans as primitive.
+    if t.is_primitive(type_) or t.is_decimal(type_) or t.is_fixed_size_binary(type_):
         return pa.Array.from_buffers(type_, length, [validity, next_buffer()], null_count)
     if t.is_string(type_) or t.is_binary(type_) or t.is_large_string(type_) or t.is_large_binary(type_):
         return pa.Array.from_buffers(type_, length, [validity, next_buffer(), next_buffer()], null_count)

@@ -12,6 +12,12 @@ import type { SharedMemoryFiles } from '../transport/shared-memory.js';
  */
 const MAX_RESULT_ROWS = MAX_ARRAY_LENGTH;
 
+/** Who answered: the worker (whose spare a read result file becomes, protocol.md §3.7) and the UDF errors name. */
+export interface ResultSource {
+  readonly workerId: string;
+  readonly udfName: string;
+}
+
 export class ReplyReader {
   // One decoder for the pool: its schema cache serves every worker's results.
   private readonly decoder = new StreamDecoder();
@@ -28,7 +34,7 @@ export class ReplyReader {
    * The table a RESULT carries; a ProtocolError if its body (or its file) is not a valid Arrow stream of at
    * most `maxRows` rows (the input batch's row count, where the caller has it).
    */
-  result(header: Header, frames: readonly Buffer[], from: { readonly workerId: string; readonly udfName: string }, maxRows = MAX_RESULT_ROWS): Table {
+  result(header: Header, frames: readonly Buffer[], from: ResultSource, maxRows = MAX_RESULT_ROWS): Table {
     const { udfName } = from;
     const body = (header.flags & FLAG_BODY_IN_FILE) !== 0 ? this.takeFile(frames, from) : frames[1] ?? new Uint8Array();
     try {
@@ -70,7 +76,7 @@ export class ReplyReader {
   }
 
   /** The body of a RESULT sent as a shared-memory file: read, then kept as the worker's spare or deleted. */
-  private takeFile(frames: readonly Buffer[], { workerId, udfName }: { readonly workerId: string; readonly udfName: string }): Buffer {
+  private takeFile(frames: readonly Buffer[], { workerId, udfName }: ResultSource): Buffer {
     const file = this.files?.resolve(frames[1]);
     if (!this.files || !file || frames.length !== 2) {
       throw new ProtocolError(`RESULT of UDF "${udfName}" names no file of the pool's shared-memory directory`);
