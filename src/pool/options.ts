@@ -44,7 +44,9 @@ export interface PoolOptions {
   /**
    * Results of at least this many bytes come back through files in /dev/shm instead of the socket
    * (far less garbage collection in Node); smaller ones, and every result where /dev/shm is missing
-   * or full, use the socket. Default 1 MiB; `null` keeps every result on the socket.
+   * or full, use the socket. Default 1 MiB; `null` keeps every result on the socket. Each worker keeps
+   * its last file of up to 64 MiB to overwrite with its next result (protocol.md §3.7), so that much
+   * of /dev/shm per worker stays in use between calls.
    */
   readonly sharedMemoryMinBytes?: number | null;
   /**
