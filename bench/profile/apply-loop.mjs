@@ -4,12 +4,12 @@
 // Node: a V8 CPU profile of the measured loop only (after warm-up), DIR/node-<rows>.cpuprofile.
 // Python: phase timings and cProfile of the worker (bench/profile/site/sitecustomize.py),
 // DIR/worker-<rows>.phases.json and .pstats.txt. Then: node bench/profile/summarise.mjs DIR.
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { createPool } from '../../dist/index.js';
 import { BENCH_DIR, PYTHON, ROOT, udfPath } from '../lib/config.mjs';
+import { threadCpuMs } from '../lib/proc-cpu.mjs';
 import { identityTable } from '../lib/data.mjs';
 import { warmUp } from '../lib/timing.mjs';
 
@@ -21,20 +21,6 @@ const out = path.resolve(option('out', path.join(BENCH_DIR, 'results', 'profile'
 const cprofile = !argv.includes('--no-cprofile');
 const workers = Number(option('workers', '1'));
 await mkdir(out, { recursive: true });
-
-/** CPU ms used by each thread of a process, by thread name ("main" for the main thread), from /proc. */
-function threadCpu(pid) {
-  const byName = {};
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 10 ms ticks
-    } catch { /* the thread ended */ }
-  }
-  return byName;
-}
 
 const pool = await createPool({
   workers, python: PYTHON,
@@ -55,14 +41,14 @@ try {
   await session.post('Profiler.start');
   let calls = 0;
   const [workerPid] = pool.stats().workers.map((w) => w.pid);
-  const cpuBefore = { node: threadCpu(process.pid), worker: threadCpu(workerPid) };
+  const cpuBefore = { node: threadCpuMs(process.pid), worker: threadCpuMs(workerPid) };
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {
     await udf.apply(table);
     calls++;
   }
   const ms = performance.now() - start;
-  const cpuAfter = { node: threadCpu(process.pid), worker: threadCpu(workerPid) };
+  const cpuAfter = { node: threadCpuMs(process.pid), worker: threadCpuMs(workerPid) };
   const { profile } = await session.post('Profiler.stop');
   session.disconnect();
   await writeFile(path.join(out, `node-${rows}.cpuprofile`), JSON.stringify(profile));

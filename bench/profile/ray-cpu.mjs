@@ -5,11 +5,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createPool } from '../../dist/index.js';
 import { PYTHON, quietLogger, udfPath } from '../lib/config.mjs';
 import { identityTable } from '../lib/data.mjs';
+import { parseStat } from '../lib/proc-cpu.mjs';
 import { BATCH_ROWS, DIGITS_CONF, DIGITS_MODULE, digitsTable, QUIET_TF, trainDigits } from '../lib/digits.mjs';
 
 const flag = process.argv.indexOf('--seconds');
 const seconds = flag > 0 ? Number(process.argv[flag + 1]) : 8;
-const TICK_MS = 1000 / 100; // USER_HZ
 
 /** CPU ms (user + system) of every process now, by pid, with its command name. */
 function cpuByPid() {
@@ -17,9 +17,7 @@ function cpuByPid() {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(name), { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+      out.set(Number(name), parseStat(readFileSync(`/proc/${name}/stat`, 'utf8')));
     } catch { /* ended meanwhile */ }
   }
   return out;

@@ -3,7 +3,6 @@
 // one at a time, with the CPU milliseconds per request of every server-side process read from /proc
 // and a V8 CPU profile of pyudf's Node process:
 //   node bench/profile/serve-cpu.mjs [--seconds 6] [--out DIR]   then: node bench/profile/summarise.mjs DIR
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { BENCH_DIR, PYTHON, quietLogger, udfPath } from '../lib/config.mjs';
 import { cell, columnNames, oipRequest } from '../lib/data.mjs';
 import { startTornado } from '../lib/http.mjs';
 import { httpLoad } from '../lib/http-load.mjs';
+import { processCpuMs, threadCpuMs } from '../lib/proc-cpu.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
@@ -24,19 +24,8 @@ const MODULE = udfPath('identity.py');
 const ROW = Object.fromEntries(columnNames.map((name, c) => [name, [cell(0, c)]]));
 const settings = { concurrentMs: seconds * 1000, concurrentWarmupMs: 2000, concurrentRepeats: 1 };
 
-/** CPU ms of a process (all its threads), or per thread name with `byThread`. */
-function cpuMs(pid, byThread = false) {
-  const totals = {};
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = !byThread ? 'all' : Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      totals[name] = (totals[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch { /* the thread ended */ }
-  }
-  return totals;
-}
+/** CPU ms per thread name with `byThread`, else of the whole process as {all}. */
+const cpuMs = (pid, byThread) => (byThread ? threadCpuMs(pid) : { all: processCpuMs(pid) });
 
 /** Loads `url` for `seconds` and returns the CPU µs per request of each of `procs` ({label: [pid, byThread]}). */
 async function measure(url, procs, during) {

@@ -1,12 +1,12 @@
 """A CALL body split over several frames, read without joining them (protocol.md sections 3.4, 7).
 
 The pool sends every column buffer of 64 KiB or more as a frame of its own. Joining the frames into one
-buffer, which pyarrow's stream reader needs, copied every byte of a large batch once more: 1.2 ms of a
-5 MB CALL's 4 ms in the worker. Here each record batch's metadata is decoded and each column is built
-from slices of the frames that hold its buffers. The fast path covers the common case (a schema seen
-before on this connection, plain columns); any other stream returns None and is joined and read by
-pyarrow as before, which also reports whatever is wrong with it. Batches built here are validated in
-full by the caller, as every CALL batch is.
+buffer, which pyarrow's stream reader needs, copied every byte of a large batch once more: reading a
+5 MB CALL took 1.36 ms in the pool, 0.63 ms without the join (profiled). Here each record batch's
+metadata is decoded and each column is built from slices of the frames that hold its buffers. The fast
+path covers the common case (a schema seen before on this connection, plain columns); any other stream
+returns None and is joined and read by pyarrow as before, which also reports whatever is wrong with it.
+Batches built here are validated in full by the caller, as every CALL batch is.
 """
 
 from __future__ import annotations
